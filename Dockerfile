@@ -1,0 +1,18 @@
+# One image per pipeline: docker build --build-arg PIPELINE=natsuser .
+# The runtime image has no shell and runs as the distroless nonroot user.
+FROM golang:1.26.8 AS build
+ARG PIPELINE
+ARG VERSION=dev
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN test -n "$PIPELINE" && test -d "pipelines/$PIPELINE" && \
+    go build -trimpath -ldflags "-s -w -X github.com/promisekit/promisekit/pkg/kratix.Version=${VERSION}" \
+      -o /out/stage "./pipelines/${PIPELINE}"
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/stage /stage
+USER 65532:65532
+ENTRYPOINT ["/stage"]

@@ -1,0 +1,110 @@
+// Command pkbench times stage binaries as Kratix runs them, one process per
+// run, next to the floor binary (which only reads its input and writes one
+// file) run in the same invocation on the same input. Absolute times drift
+// on shared machines; the ratio to the floor is the figure to steer by.
+//
+//	pkbench [-n 200] [-bin bin] [-o docs/benchmarks.md] [-run regexp]
+//
+// Each Scenario is timed -n times, alternating with the floor so that both
+// see the same machine. Each Batch runs every invocation once, as that many
+// Pods would, and reports CPU in total and per request.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "pkbench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		n       = flag.Int("n", 200, "timed runs per scenario (and as many floor runs)")
+		binDir  = flag.String("bin", "bin", "directory of built binaries")
+		outFile = flag.String("o", "", "also write the report to this Markdown file")
+		filter  = flag.String("run", "", "only scenarios whose name matches this regexp")
+		batchN  = flag.Int("batch", 1000, "requests per batch")
+	)
+	flag.Parse()
+	match, err := regexp.Compile(*filter)
+	if err != nil {
+		return fmt.Errorf("-run: %w", err)
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	rep := &report{Started: time.Now().UTC(), Runs: *n, BatchSize: *batchN}
+	ctx := context.Background()
+
+	scenarios, batches := allScenarios()
+	for _, s := range scenarios {
+		if !match.MatchString(s.Name) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "timing %s …\n", s.Name)
+		row, err := timeScenario(ctx, root, *binDir, s, *n)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.Name, err)
+		}
+		rep.Rows = append(rep.Rows, row)
+	}
+	for _, b := range batches {
+		if !match.MatchString(b.Name) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "running batch %s …\n", b.Name)
+		row, err := runBatch(ctx, root, *binDir, b, *batchN)
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.Name, err)
+		}
+		rep.Batches = append(rep.Batches, row)
+	}
+	if len(rep.Rows) == 0 && len(rep.Batches) == 0 {
+		return errors.New("no scenario matched")
+	}
+	var w io.Writer = os.Stdout
+	var file *os.File
+	if *outFile != "" {
+		if file, err = os.Create(*outFile); err != nil {
+			return err
+		}
+		defer file.Close()
+		w = io.MultiWriter(os.Stdout, file)
+	}
+	rep.Machine = fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	if err := rep.write(w); err != nil {
+		return err
+	}
+	if failed := rep.overBudget(); len(failed) > 0 {
+		return fmt.Errorf("over budget: %s", strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// allScenarios lists every scenario: the example stage here, the promises'
+// in their own files.
+func allScenarios() ([]Scenario, []Batch) {
+	scenarios, batches := exampleScenarios()
+	for _, f := range []func() ([]Scenario, []Batch){
+		apiaggregatorScenarios, natsuserScenarios, environmentScenarios,
+	} {
+		s, b := f()
+		scenarios = append(scenarios, s...)
+		batches = append(batches, b...)
+	}
+	return scenarios, batches
+}

@@ -1,0 +1,169 @@
+// Package kratixsim does what Kratix does around a pipeline stage, so that
+// stages can be run and tested without a cluster: it derives the KRATIX_*
+// environment from an object, marks the object Pending before a pipeline,
+// merges the stage's status.yaml into the object's status with Kratix's
+// semantics, and lays outputs out as Kratix's state store does.
+//
+// Every rule here mirrors a named piece of Kratix's code; the test/kratix
+// module checks them against that code.
+package kratixsim
+
+import (
+	"cmp"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Workflow names one run of one pipeline for one object.
+type Workflow struct {
+	Type     string // resource or promise
+	Action   string // configure or delete
+	Promise  string // the Promise's name
+	Pipeline string // the pipeline's metadata.name
+	Plural   string // the CRD's plural (KRATIX_CRD_PLURAL)
+}
+
+// Env returns the variables Kratix sets on a pipeline container
+// (api/v1alpha1/pipeline_factory.go) for obj.
+func Env(obj map[string]any, w Workflow) map[string]string {
+	apiVersion, _ := obj["apiVersion"].(string)
+	group, version := "", apiVersion
+	if g, v, ok := strings.Cut(apiVersion, "/"); ok {
+		group, version = g, v
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	namespace, _ := meta["namespace"].(string)
+	kind, _ := obj["kind"].(string)
+	clusterScoped := "false"
+	if w.Type == "promise" {
+		kind, group, namespace, clusterScoped = "Promise", "platform.kratix.io", "", "true"
+	}
+	return map[string]string{
+		"KRATIX_WORKFLOW_ACTION":  w.Action,
+		"KRATIX_WORKFLOW_TYPE":    w.Type,
+		"KRATIX_PROMISE_NAME":     w.Promise,
+		"KRATIX_PIPELINE_NAME":    w.Pipeline,
+		"KRATIX_OBJECT_KIND":      kind,
+		"KRATIX_OBJECT_GROUP":     group,
+		"KRATIX_OBJECT_VERSION":   version,
+		"KRATIX_OBJECT_NAME":      name,
+		"KRATIX_OBJECT_NAMESPACE": namespace,
+		"KRATIX_CRD_PLURAL":       w.Plural,
+		"KRATIX_CLUSTER_SCOPED":   clusterScoped,
+	}
+}
+
+// SetPending sets status.message to "Pending", as Kratix does before each
+// pipeline (setPipelineStartingStatus): a stage never sees the message of
+// the previous run.
+func SetPending(obj map[string]any) {
+	status, _ := obj["status"].(map[string]any)
+	if status == nil {
+		status = map[string]any{}
+	}
+	status["message"] = "Pending"
+	obj["status"] = status
+}
+
+// ApplyStatus merges a stage's status.yaml into obj's status the way
+// Kratix's status-writer does (work-creator/cmd/update_status.go). A
+// missing file (nil) changes nothing; a top-level "kratix" key fails.
+func ApplyStatus(obj map[string]any, statusYAML []byte) error {
+	if statusYAML == nil {
+		return nil
+	}
+	var incoming map[string]any
+	if err := yaml.Unmarshal(statusYAML, &incoming); err != nil {
+		return fmt.Errorf("status.yaml: %w", err)
+	}
+	if _, ok := incoming["kratix"]; ok {
+		return fmt.Errorf("status.yaml: the kratix key is reserved")
+	}
+	existing, _ := obj["status"].(map[string]any)
+	obj["status"] = MergeStatus(existing, incoming)
+	return nil
+}
+
+// MergeStatus is Kratix's MergeStatuses (work-creator/lib/status_updater.go):
+// shallow, each incoming top-level key replacing the old value whole, except
+// that conditions merge by type. Kratix returns merged conditions in map
+// order; they are sorted by type here so that runs are reproducible.
+func MergeStatus(existing, incoming map[string]any) map[string]any {
+	out := maps.Clone(existing)
+	if out == nil {
+		out = map[string]any{}
+	}
+	for k, v := range incoming {
+		if k == "conditions" {
+			old, ok1 := out[k].([]any)
+			cur, ok2 := v.([]any)
+			if ok1 && ok2 {
+				out[k] = mergeConditions(old, cur)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func mergeConditions(existing, incoming []any) []any {
+	byType := map[string]any{}
+	for _, list := range [][]any{existing, incoming} {
+		for _, c := range list {
+			if m, ok := c.(map[string]any); ok {
+				if t, ok := m["type"].(string); ok {
+					byType[t] = m
+				}
+			}
+		}
+	}
+	out := make([]any, 0, len(byType))
+	for _, t := range slices.Sorted(maps.Keys(byType)) {
+		out = append(out, byType[t])
+	}
+	return out
+}
+
+// MarkCompleted does what Kratix does after the last configure pipeline
+// (MarkAsCompleted): "Pending" becomes "Resource requested" and the
+// ConfigureWorkflowCompleted condition is set. at is the condition's time.
+func MarkCompleted(obj map[string]any, at string) {
+	status, _ := obj["status"].(map[string]any)
+	if status == nil {
+		status = map[string]any{}
+	}
+	if status["message"] == "Pending" {
+		status["message"] = "Resource requested"
+	}
+	cond := map[string]any{
+		"type":               "ConfigureWorkflowCompleted",
+		"status":             "True",
+		"reason":             "PipelinesExecutedSuccessfully",
+		"message":            "Pipelines completed",
+		"lastTransitionTime": at,
+	}
+	old, _ := status["conditions"].([]any)
+	status["conditions"] = mergeConditions(old, []any{cond})
+	obj["status"] = status
+}
+
+// WorkDir is where Kratix's git/S3 writer puts one pipeline's output for a
+// resource (nestedByMetadata, internal/controller/workplacement_controller.go
+// getDir): <destination>/resources/<ns>/<promise>/<name>/<pipeline>/<id>,
+// <id> being the first five hex digits of md5(directory), "." for the
+// default group.
+func WorkDir(destination, namespace, promise, name, pipeline, directory string) string {
+	directory = filepath.Clean(cmp.Or(directory, "."))
+	sum := md5.Sum([]byte(directory))
+	return path.Join(destination, "resources", namespace, promise, name, pipeline, hex.EncodeToString(sum[:])[:5])
+}

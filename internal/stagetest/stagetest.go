@@ -1,0 +1,181 @@
+// Package stagetest runs a stage in-process the way Kratix runs its
+// container, one run after another: each run gets fresh /kratix directories
+// (a new Pod), the object marked Pending, and the KRATIX_* environment; after
+// a successful run the stage's status.yaml is merged into the object with
+// Kratix's semantics, so the next run sees what Kratix would hand it.
+package stagetest
+
+import (
+	"context"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/promisekit/promisekit/internal/kratixsim"
+	"github.com/promisekit/promisekit/pkg/kratix"
+)
+
+// Harness holds one object across runs of one stage.
+type Harness struct {
+	T         testing.TB
+	Stage     string
+	Workflows kratix.Workflows
+	// Workflow's Action is set by Configure and Delete.
+	Workflow kratixsim.Workflow
+	// Object is the object as the API server holds it; runs update its status.
+	Object map[string]any
+	// Env holds extra variables (platform configuration) for every run.
+	Env map[string]string
+	// Now is the clock of the next run.
+	Now time.Time
+}
+
+// New returns a harness for the object in objectYAML.
+func New(t testing.TB, stage string, w kratix.Workflows, wf kratixsim.Workflow, objectYAML []byte) *Harness {
+	t.Helper()
+	var obj map[string]any
+	if err := yaml.Unmarshal(objectYAML, &obj); err != nil {
+		t.Fatalf("parsing object: %v", err)
+	}
+	return &Harness{
+		T: t, Stage: stage, Workflows: w, Workflow: wf, Object: obj,
+		Env: map[string]string{},
+		Now: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC),
+	}
+}
+
+// Outcome is what one run left behind.
+type Outcome struct {
+	Err error
+	// Files are the output files by path below the output directory.
+	Files map[string][]byte
+	// StatusYAML is status.yaml as written (nil if none).
+	StatusYAML []byte
+	// Selectors is destination-selectors.yaml as written (nil if none).
+	Selectors []byte
+	// Dirs are the run's directories, for tests that look further.
+	Dirs kratix.Paths
+}
+
+// Configure runs the configure workflow once.
+func (h *Harness) Configure(ctx context.Context) *Outcome {
+	return h.run(ctx, kratix.ActionConfigure)
+}
+
+// Delete runs the delete workflow once.
+func (h *Harness) Delete(ctx context.Context) *Outcome {
+	return h.run(ctx, kratix.ActionDelete)
+}
+
+// RunIn runs action with the given directories instead of fresh ones: a
+// retry in the same Pod sees what the failed attempt left.
+func (h *Harness) RunIn(ctx context.Context, action string, dirs kratix.Paths) *Outcome {
+	h.T.Helper()
+	wf := h.Workflow
+	wf.Action = action
+	obj := deepCopy(h.T, h.Object)
+	kratixsim.SetPending(obj)
+	data, err := yaml.Marshal(obj)
+	if err != nil {
+		h.T.Fatalf("encoding object: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dirs.InputFile), 0o755); err != nil {
+		h.T.Fatal(err)
+	}
+	if err := os.WriteFile(dirs.InputFile, data, 0o644); err != nil {
+		h.T.Fatal(err)
+	}
+	env := kratixsim.Env(obj, wf)
+	maps.Copy(env, h.Env)
+	env["KRATIX_INPUT_FILE"] = dirs.InputFile
+	env["KRATIX_OUTPUT_DIR"] = dirs.OutputDir
+	env["KRATIX_METADATA_DIR"] = dirs.MetadataDir
+	env[kratix.NowVariable] = h.Now.UTC().Format(time.RFC3339)
+	getenv := func(k string) string { return env[k] }
+
+	out := &Outcome{Dirs: dirs}
+	out.Err = kratix.Run(ctx, h.Stage, h.Workflows, getenv)
+	out.Files = ReadTree(h.T, dirs.OutputDir)
+	out.StatusYAML = readOptional(h.T, filepath.Join(dirs.MetadataDir, "status.yaml"))
+	out.Selectors = readOptional(h.T, filepath.Join(dirs.MetadataDir, "destination-selectors.yaml"))
+	if out.Err == nil {
+		if err := kratixsim.ApplyStatus(obj, out.StatusYAML); err != nil {
+			h.T.Fatalf("merging status: %v", err)
+		}
+		if action == kratix.ActionConfigure {
+			kratixsim.MarkCompleted(obj, h.Now.UTC().Format(time.RFC3339))
+		}
+		h.Object = obj
+	}
+	return out
+}
+
+func (h *Harness) run(ctx context.Context, action string) *Outcome {
+	h.T.Helper()
+	root := h.T.TempDir()
+	return h.RunIn(ctx, action, kratix.Paths{
+		InputFile:   filepath.Join(root, "input", "object.yaml"),
+		OutputDir:   filepath.Join(root, "output"),
+		MetadataDir: filepath.Join(root, "metadata"),
+	})
+}
+
+// Status returns the object's current status.
+func (h *Harness) Status() map[string]any {
+	s, _ := h.Object["status"].(map[string]any)
+	return s
+}
+
+// ReadTree returns every regular file below dir by slash-separated path.
+// A missing dir gives an empty map.
+func ReadTree(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if os.IsNotExist(err) {
+			return filepath.SkipDir
+		}
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		files[filepath.ToSlash(rel)] = data
+		return err
+	})
+	if err != nil {
+		t.Fatalf("reading %s: %v", dir, err)
+	}
+	return files
+}
+
+func readOptional(t testing.TB, file string) []byte {
+	data, err := os.ReadFile(file)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func deepCopy(t testing.TB, obj map[string]any) map[string]any {
+	data, err := yaml.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := yaml.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,122 @@
+package kratix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// StageFunc runs one workflow of a stage. It returns the whole result or an
+// error; it writes nothing itself.
+type StageFunc func(ctx context.Context, req *Request) (*Result, error)
+
+// Request is what a stage function is given.
+type Request struct {
+	Env    Env
+	Object *Object
+	// Now is the time of this run. Stages take time from here, never from
+	// time.Now, so that tests and the local runner can move the clock.
+	Now time.Time
+	// Getenv reads the container's environment (platform configuration).
+	Getenv func(string) string
+}
+
+// Workflows are the stage functions of one binary. A workflow left nil is an
+// error if Kratix runs it: the Promise points the binary at the wrong place.
+type Workflows struct {
+	ResourceConfigure StageFunc
+	ResourceDelete    StageFunc
+	PromiseConfigure  StageFunc
+	PromiseDelete     StageFunc
+}
+
+func (w Workflows) pick(env Env) StageFunc {
+	switch {
+	case env.WorkflowType == TypeResource && env.WorkflowAction == ActionConfigure:
+		return w.ResourceConfigure
+	case env.WorkflowType == TypeResource && env.WorkflowAction == ActionDelete:
+		return w.ResourceDelete
+	case env.WorkflowType == TypePromise && env.WorkflowAction == ActionConfigure:
+		return w.PromiseConfigure
+	case env.WorkflowType == TypePromise && env.WorkflowAction == ActionDelete:
+		return w.PromiseDelete
+	}
+	return nil
+}
+
+// NowVariable overrides the clock of a run (RFC 3339). Kratix never sets it;
+// the local runner does, to show what a later scheduled re-run does.
+const NowVariable = "PROMISEKIT_NOW"
+
+// Run runs one stage the way Kratix does: read the environment and the input
+// object, call the workflow's function, write its result. stage names the
+// binary in messages and in its record of written files.
+func Run(ctx context.Context, stage string, w Workflows, getenv func(string) string) error {
+	env, err := ReadEnv(getenv)
+	if err != nil {
+		return err
+	}
+	fn := w.pick(env)
+	if fn == nil {
+		return fmt.Errorf("this stage has no %s %s workflow", env.WorkflowType, env.WorkflowAction)
+	}
+	now := time.Now().UTC()
+	if v := getenv(NowVariable); v != "" {
+		if now, err = time.Parse(time.RFC3339, v); err != nil {
+			return fmt.Errorf("%s: %w", NowVariable, err)
+		}
+	}
+	paths := ReadPaths(getenv)
+	obj, err := ReadObject(paths.InputFile)
+	if err != nil {
+		return err
+	}
+	res, err := fn(ctx, &Request{Env: env, Object: obj, Now: now, Getenv: getenv})
+	if err != nil {
+		return err
+	}
+	if res == nil {
+		return errors.New("stage returned no result")
+	}
+	return Write(paths, env, stage, res)
+}
+
+// Version is the release of the stage binary, stamped by the build
+// (-ldflags "-X github.com/promisekit/promisekit/pkg/kratix.Version=…").
+var Version = "dev"
+
+// Main is a stage binary's main: it runs the stage with the process's
+// environment, and on failure prints one line to stderr and exits 1, which
+// makes Kratix keep the previous output and retry.
+func Main(stage string, w Workflows) {
+	if len(os.Args) == 2 && os.Args[1] == "version" {
+		fmt.Println(stage, Version)
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := Run(ctx, stage, w, os.Getenv)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", stage, OneLine(err))
+		os.Exit(1)
+	}
+}
+
+// OneLine folds a multi-line error (ytt's, errors.Join's) onto one line:
+// Kratix shows the last line of a failed container, and log collectors split
+// on newlines.
+func OneLine(err error) string {
+	fields := strings.FieldsFunc(err.Error(), func(r rune) bool { return r == '\n' || r == '\r' })
+	parts := fields[:0]
+	for _, f := range fields {
+		if f = strings.TrimSpace(f); f != "" {
+			parts = append(parts, f)
+		}
+	}
+	return strings.Join(parts, "; ")
+}

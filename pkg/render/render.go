@@ -1,0 +1,131 @@
+// Package render runs ytt in-process on templates embedded in a stage
+// binary.
+//
+// Each template set is a directory holding ytt templates and a
+// `#@data/values-schema` file. The stage passes its data values as a Go
+// value; ytt checks them against the schema, so a value the templates do not
+// expect fails with the field and line. Rendering runs under a process-wide
+// lock: ytt's compiler writes package-level options of its Starlark
+// interpreter on every compile, which races when two renders overlap.
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sync"
+
+	"carvel.dev/ytt/pkg/cmd/template"
+	"carvel.dev/ytt/pkg/cmd/ui"
+	"carvel.dev/ytt/pkg/files"
+	"sigs.k8s.io/yaml"
+)
+
+// yttMu serialises renders: the race is in ytt's package-level state
+// (github.com/k14s/starlark-go/resolve.Allow*), so a lock per Templates
+// value would not be enough.
+var yttMu sync.Mutex
+
+// valuesPath is the name the data values are presented to ytt under, as if
+// passed with --data-values-file. It is outside any template directory.
+const valuesPath = "promisekit-data-values.yml"
+
+// Templates is a parsed template set, safe for concurrent use.
+type Templates struct {
+	sources []source
+}
+
+type source struct {
+	path string
+	data []byte
+}
+
+// Load reads every file below dir in fsys (usually an embed.FS). Paths stay
+// relative to dir, so load() statements and error positions read as in the
+// repository.
+func Load(fsys fs.FS, dir string) (*Templates, error) {
+	var t Templates
+	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		rel := p
+		if dir != "." {
+			rel = p[len(dir)+1:]
+		}
+		t.sources = append(t.sources, source{path: rel, data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading templates %s: %w", dir, err)
+	}
+	if len(t.sources) == 0 {
+		return nil, fmt.Errorf("loading templates %s: no files", dir)
+	}
+	return &t, nil
+}
+
+// Render renders the templates with values as data values and returns the
+// output documents as JSON objects, in template order. Empty documents are
+// dropped.
+func (t *Templates) Render(values any) ([]json.RawMessage, error) {
+	valuesYAML, err := yaml.Marshal(values)
+	if err != nil {
+		return nil, fmt.Errorf("encoding data values: %w", err)
+	}
+	in := make([]*files.File, 0, len(t.sources))
+	for _, s := range t.sources {
+		f, err := files.NewFileFromSource(files.NewBytesSource(s.path, s.data))
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", s.path, err)
+		}
+		in = append(in, f)
+	}
+	opts := template.NewOptions()
+	opts.StrictYAML = true
+	opts.DataValuesFlags.FromFiles = []string{valuesPath}
+	opts.DataValuesFlags.ReadFilesFunc = func(p string) ([]*files.File, error) {
+		if p != valuesPath {
+			return nil, fmt.Errorf("unexpected data values file %q", p)
+		}
+		f, err := files.NewFileFromSource(files.NewBytesSource(valuesPath, valuesYAML))
+		if err != nil {
+			return nil, err
+		}
+		return []*files.File{f}, nil
+	}
+	silent := ui.NewCustomWriterTTY(false, io.Discard, io.Discard)
+
+	yttMu.Lock()
+	out := opts.RunWithFiles(template.Input{Files: files.NewSortedFiles(in)}, silent)
+	yttMu.Unlock()
+	if out.Err != nil {
+		return nil, fmt.Errorf("rendering templates: %w", out.Err)
+	}
+	if out.DocSet == nil {
+		return nil, errors.New("rendering templates: no output")
+	}
+	docs := make([]json.RawMessage, 0, len(out.DocSet.Items))
+	for i, d := range out.DocSet.Items {
+		y, err := d.AsYAMLBytes()
+		if err != nil {
+			return nil, fmt.Errorf("rendered document %d: %w", i, err)
+		}
+		js, err := yaml.YAMLToJSONStrict(y)
+		if err != nil {
+			return nil, fmt.Errorf("rendered document %d: %w", i, err)
+		}
+		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+			continue
+		}
+		docs = append(docs, js)
+	}
+	return docs, nil
+}
