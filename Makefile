@@ -75,5 +75,10 @@ promises:
 		echo "dist/$$(basename $$f)"; \
 	done
 
+# Every fuzz target for FUZZTIME each; the seed corpora run in `make test` too.
+FUZZTIME ?= 30s
+fuzz:
+	bash hack/fuzz.sh $(FUZZTIME)
+
 clean:
 	rm -rf bin dist .demo

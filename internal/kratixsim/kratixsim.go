@@ -43,9 +43,10 @@ func Env(obj map[string]any, w Workflow) map[string]string {
 	name, _ := meta["name"].(string)
 	namespace, _ := meta["namespace"].(string)
 	kind, _ := obj["kind"].(string)
-	clusterScoped := "false"
+	clusterScoped, plural := "false", w.Plural
 	if w.Type == "promise" {
-		kind, group, namespace, clusterScoped = "Promise", "platform.kratix.io", "", "true"
+		// Pipeline.ForPromise: ClusterScoped true, CRDPlural "promises".
+		kind, group, namespace, clusterScoped, plural = "Promise", "platform.kratix.io", "", "true", "promises"
 	}
 	return map[string]string{
 		"KRATIX_WORKFLOW_ACTION":  w.Action,
@@ -57,7 +58,7 @@ func Env(obj map[string]any, w Workflow) map[string]string {
 		"KRATIX_OBJECT_VERSION":   version,
 		"KRATIX_OBJECT_NAME":      name,
 		"KRATIX_OBJECT_NAMESPACE": namespace,
-		"KRATIX_CRD_PLURAL":       w.Plural,
+		"KRATIX_CRD_PLURAL":       plural,
 		"KRATIX_CLUSTER_SCOPED":   clusterScoped,
 	}
 }

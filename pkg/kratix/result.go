@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sync"
 )
 
 // Result is everything a stage produces in one run. Nothing is written until
@@ -49,9 +50,15 @@ func (r *Result) SetStatus(key string, value any) {
 	r.Status[key] = value
 }
 
+// The label patterns compile on first use: most runs write no selectors,
+// and compiling at package init would add to every run's start-up.
 var (
-	labelKeyRE   = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
-	labelValueRE = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$`)
+	labelKeyRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+	})
+	labelValueRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$`)
+	})
 )
 
 // validateSelectors applies the rules of Kratix's ParseDestinationSelectors
@@ -66,10 +73,10 @@ func validateSelectors(sels []DestinationSelector) error {
 			return fmt.Errorf("%s: matchLabels is empty", field)
 		}
 		for k, v := range s.MatchLabels {
-			if len(k) > 316 || !labelKeyRE.MatchString(k) {
+			if len(k) > 316 || !labelKeyRE().MatchString(k) {
 				return fmt.Errorf("%s.matchLabels: invalid label key %q", field, k)
 			}
-			if len(v) > 63 || !labelValueRE.MatchString(v) {
+			if len(v) > 63 || !labelValueRE().MatchString(v) {
 				return fmt.Errorf("%s.matchLabels[%s]: invalid label value %q", field, k, v)
 			}
 		}

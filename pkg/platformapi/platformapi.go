@@ -239,8 +239,8 @@ func statusError(code int, body []byte) string {
 	}
 	if json.Unmarshal(body, &s) == nil && s.Message != "" {
 		msg := s.Message
-		if len(msg) > 300 {
-			msg = msg[:300] + "…"
+		if r := []rune(msg); len(r) > 300 {
+			msg = string(r[:300]) + "…"
 		}
 		return fmt.Sprintf("%d %s: %s", code, http.StatusText(code), msg)
 	}

@@ -4,7 +4,8 @@
 // Each template set is a directory holding ytt templates and a
 // `#@data/values-schema` file. The stage passes its data values as a Go
 // value; ytt checks them against the schema, so a value the templates do not
-// expect fails with the field and line. Rendering runs under a process-wide
+// expect fails with the field and line. ytt quotes the offending data-value
+// line in its errors, so never pass a secret as a data value. Rendering runs under a process-wide
 // lock: ytt's compiler writes package-level options of its Starlark
 // interpreter on every compile, which races when two renders overlap.
 package render
@@ -32,6 +33,13 @@ var yttMu sync.Mutex
 // valuesPath is the name the data values are presented to ytt under, as if
 // passed with --data-values-file. It is outside any template directory.
 const valuesPath = "promisekit-data-values.yml"
+
+// runLocked runs ytt under yttMu, releasing it even if ytt panics.
+func runLocked(opts *template.Options, in []*files.File, u ui.UI) template.Output {
+	yttMu.Lock()
+	defer yttMu.Unlock()
+	return opts.RunWithFiles(template.Input{Files: in}, u)
+}
 
 // Templates is a parsed template set, safe for concurrent use.
 type Templates struct {
@@ -103,9 +111,7 @@ func (t *Templates) Render(values any) ([]json.RawMessage, error) {
 	}
 	silent := ui.NewCustomWriterTTY(false, io.Discard, io.Discard)
 
-	yttMu.Lock()
-	out := opts.RunWithFiles(template.Input{Files: files.NewSortedFiles(in)}, silent)
-	yttMu.Unlock()
+	out := runLocked(opts, files.NewSortedFiles(in), silent)
 	if out.Err != nil {
 		return nil, fmt.Errorf("rendering templates: %w", out.Err)
 	}

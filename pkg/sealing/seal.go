@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -76,14 +75,22 @@ func (r Record) Fits(cert *Certificate, t Target) bool {
 		r.Namespace == t.Namespace && r.Name == t.Name && r.Scope == t.Scope
 }
 
-// secretKeyRE is the Secret data key syntax the API server enforces.
-var secretKeyRE = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
-
 // validSecretKey mirrors apimachinery's IsConfigMapKey, which the API server
-// applies to Secret data keys: at most 253 characters of secretKeyRE, and not
-// ".", ".." or anything starting with "..".
+// applies to Secret data keys: 1 to 253 of [-._a-zA-Z0-9], and not ".",
+// ".." or anything starting with "..". A loop, not a regexp: compiling one
+// at package init would cost every run's start-up.
 func validSecretKey(k string) bool {
-	return len(k) <= 253 && secretKeyRE.MatchString(k) && k != "." && !strings.HasPrefix(k, "..")
+	if k == "" || len(k) > 253 || k == "." || strings.HasPrefix(k, "..") {
+		return false
+	}
+	for _, c := range []byte(k) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Seal encrypts every entry of data for t. rnd is crypto/rand.Reader outside
