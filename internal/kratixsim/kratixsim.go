@@ -63,9 +63,11 @@ func Env(obj map[string]any, w Workflow) map[string]string {
 	}
 }
 
-// SetPending sets status.message to "Pending", as Kratix does before each
-// pipeline (setPipelineStartingStatus): a stage never sees the message of
-// the previous run.
+// SetPending sets status.message to "Pending", as Kratix does before the
+// first pipeline of a workflow (lib/workflow/reconciler.go,
+// setConfigureWorkflowCompletedConditionStatus): a stage never sees the
+// message of the previous run, but a later pipeline of the same run sees the
+// message an earlier one wrote.
 func SetPending(obj map[string]any) {
 	status, _ := obj["status"].(map[string]any)
 	if status == nil {
@@ -162,7 +164,8 @@ func MarkCompleted(obj map[string]any, at string) {
 // resource (nestedByMetadata, internal/controller/workplacement_controller.go
 // getDir): <destination>/resources/<ns>/<promise>/<name>/<pipeline>/<id>,
 // <id> being the first five hex digits of md5(directory), "." for the
-// default group.
+// default group. A file of a selector directory keeps that directory in its
+// path below <id> (Kratix's Workload.Filepath).
 func WorkDir(destination, namespace, promise, name, pipeline, directory string) string {
 	directory = filepath.Clean(cmp.Or(directory, "."))
 	sum := md5.Sum([]byte(directory))

@@ -185,8 +185,10 @@ func (r *runner) configure(ctx context.Context, obj map[string]any) (*Outcome, e
 		return nil, err
 	}
 	out := &Outcome{}
-	for _, pl := range r.p.Spec.Workflows.Resource.Configure {
-		kratixsim.SetPending(obj)
+	for i, pl := range r.p.Spec.Workflows.Resource.Configure {
+		if i == 0 {
+			kratixsim.SetPending(obj)
+		}
 		dirs, err := r.runPipeline(ctx, obj, pl, kratix.ActionConfigure)
 		if err == nil {
 			err = r.applyStatus(obj, dirs)

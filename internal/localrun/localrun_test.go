@@ -170,7 +170,7 @@ func TestConfigureRerunAndDelete(t *testing.T) {
 	}
 	want := []string{
 		"worker-1/resources/team-a/counter/hello/instance/5058f/configmap_team-a_main.yaml",
-		"edge-1/resources/team-a/counter/hello/instance/" + dirID("edge") + "/configmap_team-a_edge.yaml",
+		"edge-1/resources/team-a/counter/hello/instance/" + dirID("edge") + "/edge/configmap_team-a_edge.yaml",
 	}
 	if !reflect.DeepEqual(out.Written, want) {
 		t.Errorf("written = %v, want %v", out.Written, want)

@@ -106,9 +106,11 @@ func (r *runner) groups(dirs kratix.Paths) ([]*group, error) {
 		if err != nil {
 			return err
 		}
-		top, rest, nested := strings.Cut(rel, "/")
+		// Kratix keeps the selector's directory in each file's path
+		// (Workload.Filepath), under the group's own directory.
+		top, _, nested := strings.Cut(rel, "/")
 		if g, ok := byDir[top]; ok && nested {
-			g.files[rest] = data
+			g.files[rel] = data
 		} else {
 			def.files[rel] = data
 		}

@@ -1,0 +1,12 @@
+// Command example is the example promise's pipeline stage (image
+// ghcr.io/promisekit/example); see package stage.
+package main
+
+import (
+	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/test/example/stage"
+)
+
+func main() {
+	kratix.Main("example", stage.Workflows())
+}
