@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/promisekit/promisekit/pkg/platformapi"
+)
+
+const (
+	aggregatorPromise = "promises/apiaggregator/apiaggregator-promise.yaml"
+	targetPromise     = "promises/apiaggregator/apiaggregatortarget-promise.yaml"
+	aggregatorRequest = "promises/apiaggregator/examples/portal.yaml"
+)
+
+// The resources the stage reads, as the local runner lays them out.
+var (
+	aggregatorsResource = platformapi.Resource{Group: "apiaggregator.promisekit.io", Version: "v1alpha1", Plural: "apiaggregators"}
+	targetsResource     = platformapi.Resource{Group: "apiaggregator.promisekit.io", Version: "v1alpha1", Plural: "apiaggregatortargets"}
+)
+
+// apiaggregatorScenarios time the ApiAggregatorTarget stage at its steady
+// state (a scheduled re-run), reading its aggregator and sibling targets
+// from a local platform API directory as the local runner provides it, and
+// render a thousand distinct targets of one aggregator, each of which lists
+// all thousand to check its prefixes.
+func apiaggregatorScenarios() ([]Scenario, []Batch) {
+	target := func(example string) func(ctx context.Context, ws *Workspace) (Invocation, error) {
+		return func(ctx context.Context, ws *Workspace) (Invocation, error) {
+			env, err := apiaggregatorPlatform(ctx, ws, nil)
+			if err != nil {
+				return Invocation{}, err
+			}
+			obj, err := os.ReadFile(filepath.Join(ws.Root, "promises/apiaggregator/examples", example))
+			if err != nil {
+				return Invocation{}, err
+			}
+			obj, err = storeTarget(env, obj, benchNow.Add(-time.Hour))
+			if err != nil {
+				return Invocation{}, err
+			}
+			wf, err := configureWorkflow(filepath.Join(ws.Root, targetPromise))
+			if err != nil {
+				return Invocation{}, err
+			}
+			return ws.Converge(ctx, "apiaggregator", Invocation{Object: obj, Workflow: wf, Env: env}, 2)
+		}
+	}
+	return []Scenario{
+			{
+				Name:      "apiaggregator target configure, steady state (ytt render, 2 siblings listed)",
+				Binary:    "apiaggregator",
+				Prepare:   target("orders.yaml"),
+				Budget:    3,
+				MaxRSSMiB: 40,
+			},
+			{
+				Name:      "apiaggregator target configure with a body-size policy (two ytt renders)",
+				Binary:    "apiaggregator",
+				Prepare:   target("invoices.yaml"),
+				MaxRSSMiB: 40,
+			},
+			{
+				Name:   "apiaggregator aggregator configure, steady state",
+				Binary: "apiaggregator",
+				Prepare: func(ctx context.Context, ws *Workspace) (Invocation, error) {
+					inv, err := firstConfigure(ws.Root, aggregatorPromise, aggregatorRequest, apiaggregatorEnv(ws))
+					if err != nil {
+						return Invocation{}, err
+					}
+					return ws.Converge(ctx, "apiaggregator", inv, 2)
+				},
+				MaxRSSMiB: 40,
+			},
+		}, []Batch{
+			{
+				Name:   "apiaggregator: 1,000 distinct targets of one aggregator, first configure (each lists all 1,000)",
+				Binary: "apiaggregator",
+				Prepare: func(ctx context.Context, ws *Workspace) ([]Invocation, error) {
+					return apiaggregatorBatch(ctx, ws, false)
+				},
+			},
+			{
+				Name:   "apiaggregator: the same 1,000 targets with platformAPI off (render only)",
+				Binary: "apiaggregator",
+				Prepare: func(ctx context.Context, ws *Workspace) ([]Invocation, error) {
+					return apiaggregatorBatch(ctx, ws, true)
+				},
+			},
+		}
+}
+
+// apiaggregatorEnv is the platform the stages run on: the embedded default
+// configuration (no file) and a local platform API directory.
+func apiaggregatorEnv(ws *Workspace) map[string]string {
+	return map[string]string{
+		"PROMISEKIT_CONFIG":       filepath.Join(ws.Dir, "no-apiaggregator-config.yaml"),
+		platformapi.LocalVariable: filepath.Join(ws.Dir, "platform-api"),
+	}
+}
+
+// apiaggregatorPlatform configures the portal example with the stage
+// binary and stores it, status included, in the platform API directory,
+// with every example target (or the given ones) as siblings.
+func apiaggregatorPlatform(ctx context.Context, ws *Workspace, targets [][]byte) (map[string]string, error) {
+	env := apiaggregatorEnv(ws)
+	inv, err := firstConfigure(ws.Root, aggregatorPromise, aggregatorRequest, env)
+	if err != nil {
+		return nil, err
+	}
+	if inv.Object, err = withCreation(inv.Object, benchNow.Add(-24*time.Hour)); err != nil {
+		return nil, err
+	}
+	if inv, err = ws.Converge(ctx, "apiaggregator", inv, 1); err != nil {
+		return nil, fmt.Errorf("configuring the aggregator: %w", err)
+	}
+	if err := storeObject(env, aggregatorsResource, inv.Object); err != nil {
+		return nil, err
+	}
+	if targets == nil {
+		for i, name := range []string{"legacy-orders.yaml", "invoices.yaml"} {
+			obj, err := os.ReadFile(filepath.Join(ws.Root, "promises/apiaggregator/examples", name))
+			if err != nil {
+				return nil, err
+			}
+			if _, err := storeTarget(env, obj, benchNow.Add(time.Duration(i-2)*time.Hour)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i, obj := range targets {
+		if _, err := storeTarget(env, obj, benchNow.Add(time.Duration(i-len(targets))*time.Second)); err != nil {
+			return nil, err
+		}
+	}
+	return env, nil
+}
+
+// storeTarget gives a target its creation time, as the API server would,
+// and stores it as a sibling; it returns the object as stored.
+func storeTarget(env map[string]string, obj []byte, created time.Time) ([]byte, error) {
+	obj, err := withCreation(obj, created)
+	if err != nil {
+		return nil, err
+	}
+	return obj, storeObject(env, targetsResource, obj)
+}
+
+func withCreation(obj []byte, created time.Time) ([]byte, error) {
+	var m map[string]any
+	if err := yaml.Unmarshal(obj, &m); err != nil {
+		return nil, err
+	}
+	meta, _ := m["metadata"].(map[string]any)
+	if meta == nil {
+		return nil, fmt.Errorf("object has no metadata")
+	}
+	meta["creationTimestamp"] = created.UTC().Format(time.RFC3339)
+	return yaml.Marshal(m)
+}
+
+func storeObject(env map[string]string, r platformapi.Resource, obj []byte) error {
+	var head struct {
+		Metadata struct{ Name, Namespace string } `json:"metadata"`
+	}
+	if err := yaml.Unmarshal(obj, &head); err != nil {
+		return err
+	}
+	file, err := platformapi.LocalPath(env[platformapi.LocalVariable], r, head.Metadata.Namespace, head.Metadata.Name)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(file, obj, 0o644)
+}
+
+// apiaggregatorBatchSize targets spread over the namespaces the portal
+// example admits, each with three prefixes of its own; every tenth
+// rewrites a prefix and every twentieth sets a body-size limit.
+const apiaggregatorBatchSize = 1000
+
+// With apiOff the stages read no platform API: the cost of reading a
+// thousand siblings is then visible as the difference between the batches.
+func apiaggregatorBatch(ctx context.Context, ws *Workspace, apiOff bool) ([]Invocation, error) {
+	wf, err := configureWorkflow(filepath.Join(ws.Root, targetPromise))
+	if err != nil {
+		return nil, err
+	}
+	namespaces := []string{"team-orders", "team-billing"}
+	objs := make([][]byte, apiaggregatorBatchSize)
+	for i := range objs {
+		var extra strings.Builder
+		if i%10 == 0 {
+			extra.WriteString("    rewrite: /v1\n")
+		}
+		if i%20 == 0 {
+			extra.WriteString("  maxRequestBodySize: 8Mi\n")
+		}
+		objs[i] = fmt.Appendf(nil, `apiVersion: apiaggregator.promisekit.io/v1alpha1
+kind: ApiAggregatorTarget
+metadata:
+  name: svc-%04d
+  namespace: %s
+spec:
+  aggregatorRef: {name: portal, namespace: platform}
+  service: {name: svc-%04d, port: 8080}
+  paths:
+  - prefix: /svc-%04d/admin
+  - prefix: /svc-%04d/v2
+  - prefix: /svc-%04d/v1
+%s`, i, namespaces[i%len(namespaces)], i, i, i, i, extra.String())
+	}
+	env, err := apiaggregatorPlatform(ctx, ws, objs)
+	if err != nil {
+		return nil, err
+	}
+	if apiOff {
+		config := filepath.Join(ws.Dir, "apiaggregator-api-off.yaml")
+		if err := os.WriteFile(config, []byte("platformAPI: \"off\"\n"), 0o644); err != nil {
+			return nil, err
+		}
+		env = map[string]string{"PROMISEKIT_CONFIG": config}
+	}
+	invs := make([]Invocation, len(objs))
+	for i, obj := range objs {
+		stored, err := withCreation(obj, benchNow.Add(time.Duration(i-len(objs))*time.Second))
+		if err != nil {
+			return nil, err
+		}
+		invs[i] = Invocation{Object: stored, Workflow: wf, Env: env}
+	}
+	return invs, nil
+}

@@ -1,0 +1,189 @@
+package apiaggregator
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/promisekit/promisekit/pkg/kratix"
+)
+
+// ConfigVariable names the platform configuration file; DefaultConfigPath is
+// where the Promise mounts it (a ConfigMap, optional).
+const (
+	ConfigVariable    = "PROMISEKIT_CONFIG"
+	DefaultConfigPath = "/etc/promisekit/config.yaml"
+)
+
+// Gateway implementations whose request-body limit can be rendered.
+const (
+	EnvoyGateway = "envoy-gateway"
+	KGateway     = "kgateway"
+	// NoImplementation renders no body-size policy: a request that asks
+	// for a limit is refused rather than silently not limited.
+	NoImplementation = "none"
+)
+
+var implementations = []string{EnvoyGateway, KGateway, NoImplementation}
+
+// Platform API modes.
+const (
+	// APIAuto reads sibling objects from the local runner's directory when
+	// PROMISEKIT_LOCAL_API is set, else from the cluster's API server.
+	APIAuto = "auto"
+	// APIOff reads nothing: a target takes its aggregator's settings from
+	// this configuration and its prefixes are not checked against others.
+	APIOff = "off"
+)
+
+// Config is the platform configuration, the same file for both Promises.
+// Teams never set it: it comes from a ConfigMap in the pipeline's namespace.
+type Config struct {
+	// GatewayClassName is the GatewayClass of every aggregator's Gateway.
+	GatewayClassName string `json:"gatewayClassName,omitempty"`
+	// GatewayNamespace is where Gateways (or ListenerSets) are created;
+	// "" means the ApiAggregator's own namespace.
+	GatewayNamespace string `json:"gatewayNamespace,omitempty"`
+	// SharedGateway, when set, is an existing Gateway that every
+	// aggregator joins with a ListenerSet instead of getting a Gateway of
+	// its own. The Gateway must allow ListenerSets from GatewayNamespace
+	// (spec.allowedListeners).
+	SharedGateway *GatewayRef `json:"sharedGateway,omitempty"`
+	// Implementation is the gateway implementation behind the class, which
+	// decides how request-body limits are rendered.
+	Implementation string `json:"implementation,omitempty"`
+	// CertManager is the issuer used when an aggregator names neither a
+	// Secret nor an issuer of its own.
+	CertManager IssuerRef `json:"certManager,omitempty"`
+	// DestinationSelector sends aggregators (and so their targets) to the
+	// destinations with these labels; empty leaves it to the Promise.
+	DestinationSelector map[string]string `json:"destinationSelector,omitempty"`
+	// PlatformAPI is APIAuto or APIOff.
+	PlatformAPI string `json:"platformAPI,omitempty"`
+	// CrossNamespaceBackends lets a target send traffic to a Service in
+	// another namespace, granted with a ReferenceGrant there. Off by
+	// default: the grant is written by the platform, not by the owner of
+	// that namespace.
+	CrossNamespaceBackends bool `json:"crossNamespaceBackends,omitempty"`
+}
+
+// GatewayRef names a Gateway.
+type GatewayRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+// IssuerRef names a cert-manager issuer.
+type IssuerRef struct {
+	Kind string `json:"kind,omitempty"` // ClusterIssuer or Issuer
+	Name string `json:"name,omitempty"`
+}
+
+// defaultConfig is what runs when no file is mounted: Envoy Gateway's
+// quick-start class, no issuer (an aggregator must then name its Secret),
+// and sibling checks on.
+func defaultConfig() Config {
+	return Config{
+		GatewayClassName: "eg",
+		Implementation:   EnvoyGateway,
+		CertManager:      IssuerRef{Kind: "ClusterIssuer"},
+		PlatformAPI:      APIAuto,
+	}
+}
+
+// maxConfigBytes bounds the configuration file; a ConfigMap holds 1 MiB.
+const maxConfigBytes = 1 << 20
+
+// loadConfig reads the platform configuration named by PROMISEKIT_CONFIG,
+// or the default path. A missing file gives the defaults; anything else
+// that is wrong with it is an error naming the file and the field.
+func loadConfig(getenv func(string) string) (Config, error) {
+	path := getenv(ConfigVariable)
+	if path == "" {
+		path = DefaultConfigPath
+	}
+	cfg := defaultConfig()
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cfg, nil
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("reading platform configuration: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return Config{}, fmt.Errorf("reading platform configuration %s: %w", path, err)
+	}
+	if len(data) > maxConfigBytes {
+		return Config{}, fmt.Errorf("platform configuration %s: larger than %d bytes", path, maxConfigBytes)
+	}
+	if err := parseConfig(data, &cfg); err != nil {
+		return Config{}, fmt.Errorf("platform configuration %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// parseConfig decodes data strictly over the defaults in cfg and validates
+// the result.
+func parseConfig(data []byte, cfg *Config) error {
+	js, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return err
+	}
+	if string(js) != "null" { // an empty file keeps the defaults
+		if err := kratix.DecodeStrict(js, cfg, "config"); err != nil {
+			return err
+		}
+	}
+	return cfg.validate()
+}
+
+func (c *Config) validate() error {
+	var errs kratix.FieldErrors
+	if c.GatewayClassName == "" {
+		errs.Add("config.gatewayClassName", "must not be empty")
+	} else if !isDNSSubdomain(c.GatewayClassName) {
+		errs.Add("config.gatewayClassName", "must be a DNS subdomain name")
+	}
+	if c.GatewayNamespace != "" && !isDNSLabel(c.GatewayNamespace) {
+		errs.Add("config.gatewayNamespace", "must be a namespace name (DNS label)")
+	}
+	if g := c.SharedGateway; g != nil {
+		if !isDNSLabel(g.Namespace) {
+			errs.Add("config.sharedGateway.namespace", "must be a namespace name (DNS label)")
+		}
+		if !isDNSSubdomain(g.Name) {
+			errs.Add("config.sharedGateway.name", "must be a Gateway name (DNS subdomain)")
+		}
+	}
+	if !slices.Contains(implementations, c.Implementation) {
+		errs.Add("config.implementation", fmt.Sprintf("must be one of %v", implementations))
+	}
+	validateIssuer(&errs, "config.certManager", c.CertManager, true)
+	validateLabels(&errs, "config.destinationSelector", c.DestinationSelector)
+	if c.PlatformAPI != APIAuto && c.PlatformAPI != APIOff {
+		errs.Add("config.platformAPI", fmt.Sprintf("must be %q or %q", APIAuto, APIOff))
+	}
+	return errs.Err()
+}
+
+// validateIssuer checks a cert-manager issuer reference; an empty name is
+// allowed where the issuer is optional.
+func validateIssuer(errs *kratix.FieldErrors, field string, r IssuerRef, optional bool) {
+	if r.Kind != "ClusterIssuer" && r.Kind != "Issuer" {
+		errs.Add(field+".kind", `must be "ClusterIssuer" or "Issuer"`)
+	}
+	switch {
+	case r.Name == "" && optional:
+	case r.Name == "":
+		errs.Add(field+".name", "must not be empty")
+	case !isDNSSubdomain(r.Name):
+		errs.Add(field+".name", "must be a DNS subdomain name")
+	}
+}

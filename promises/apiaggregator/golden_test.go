@@ -1,0 +1,145 @@
+package apiaggregator
+
+import (
+	"bytes"
+	"flag"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/promisekit/promisekit/internal/stagetest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// goldenCases run requests in order on one platform; each request's output,
+// status and destination selectors are compared with
+// testdata/golden/<case>/<namespace>.<name>/.
+var goldenCases = []struct {
+	name     string
+	config   string // file under testdata, "" for the embedded defaults
+	requests []string
+}{
+	{"envoy-gateway", "config-envoy-gateway.yaml", []string{
+		"examples/portal.yaml", "examples/orders.yaml", "examples/legacy-orders.yaml", "examples/invoices.yaml",
+	}},
+	{"kgateway", "config-kgateway.yaml", []string{
+		"examples/portal.yaml", "examples/invoices.yaml", "testdata/requests/catalog.yaml",
+	}},
+	{"shared-gateway", "config-shared-gateway.yaml", []string{
+		"examples/portal.yaml", "examples/orders.yaml", "examples/invoices.yaml",
+	}},
+	{"defaults", "", []string{"examples/portal.yaml", "examples/orders.yaml"}},
+}
+
+// TestGolden renders every example and compares the result with the golden
+// files (go test -run TestGolden -update rewrites them). Each request is
+// configured twice more, as Kratix's scheduled re-runs would, and must give
+// byte-identical output and status; every document must be valid for the
+// cluster; and no run may make anything but list calls.
+func TestGolden(t *testing.T) {
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			config := ""
+			if tc.config != "" {
+				config = string(readFile(t, filepath.Join("testdata", tc.config)))
+			}
+			p := newPlatform(t, config)
+			harnesses := make([]*stagetest.Harness, len(tc.requests))
+			for i, file := range tc.requests {
+				harnesses[i] = p.request(readFile(t, file))
+			}
+			for _, h := range harnesses {
+				first := p.configure(h)
+				checkDocuments(t, first)
+				dir := filepath.Join("testdata", "golden", tc.name, goldenName(h))
+				compareGolden(t, dir, goldenFiles(first))
+				for range 2 {
+					again := p.configure(h)
+					if !maps.EqualFunc(first.Files, again.Files, bytes.Equal) || !bytes.Equal(first.StatusYAML, again.StatusYAML) || !bytes.Equal(first.Selectors, again.Selectors) {
+						t.Errorf("%s: a re-run changed the output or status", objectName(h))
+					}
+				}
+			}
+			for _, r := range p.api.Requests() {
+				if !strings.HasPrefix(r, "GET ") {
+					t.Errorf("stage made a call other than a list: %s", r)
+				}
+			}
+		})
+	}
+}
+
+func goldenName(h *stagetest.Harness) string {
+	meta := h.Object["metadata"].(map[string]any)
+	return meta["namespace"].(string) + "." + meta["name"].(string)
+}
+
+// goldenFiles lays a run out as its golden directory holds it.
+func goldenFiles(out *stagetest.Outcome) map[string][]byte {
+	files := map[string][]byte{"status.yaml": out.StatusYAML}
+	if out.Selectors != nil {
+		files["destination-selectors.yaml"] = out.Selectors
+	}
+	for name, data := range out.Files {
+		files["output/"+name] = data
+	}
+	return files
+}
+
+// compareGolden compares files with the tree under dir, or rewrites the
+// tree with -update.
+func compareGolden(t *testing.T, dir string, files map[string][]byte) {
+	t.Helper()
+	if *update {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		for name, data := range files {
+			file := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	want := stagetest.ReadTree(t, dir)
+	if len(want) == 0 {
+		t.Fatalf("no golden files in %s; run go test -run TestGolden -update", dir)
+	}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if w, ok := want[name]; !ok {
+			t.Errorf("%s: %s is not in the golden files", dir, name)
+		} else if !bytes.Equal(w, files[name]) {
+			t.Errorf("%s: %s differs from the golden file:\n--- got\n%s\n--- want\n%s", dir, name, files[name], w)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		if _, ok := files[name]; !ok {
+			t.Errorf("%s: golden file %s was not produced", dir, name)
+		}
+	}
+}
+
+// TestExamplesAgainstCRDs checks that the example requests are valid for
+// their Promise's own CRD, CEL rules included.
+func TestExamplesAgainstCRDs(t *testing.T) {
+	files, err := filepath.Glob("examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	files = append(files, "testdata/requests/catalog.yaml")
+	for _, file := range files {
+		data := readFile(t, file)
+		v := promiseValidator(t, kindOf(t, data))
+		if problems := v.Validate(data); len(problems) > 0 {
+			t.Errorf("%s: %s", file, strings.Join(problems, "; "))
+		}
+	}
+}
