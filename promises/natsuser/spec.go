@@ -1,0 +1,240 @@
+package natsuser
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/promises/natsuser/backend"
+)
+
+// Spec is a NATSUser request's spec, as the CRD in promise.yaml defines it.
+// Every rule the CRD states is checked again here: the pipeline must not
+// rely on the API server having run them (Kratix may hand it an object
+// admitted under an older CRD).
+type Spec struct {
+	// Account names one of the NATS accounts the platform configured.
+	Account     string       `json:"account,omitempty"`
+	Publish     *Subjects    `json:"publish,omitempty"`
+	Subscribe   *Subjects    `json:"subscribe,omitempty"`
+	Responses   *Responses   `json:"responses,omitempty"`
+	Limits      *Limits      `json:"limits,omitempty"`
+	Credentials *Credentials `json:"credentials,omitempty"`
+	Secret      *Secret      `json:"secret,omitempty"`
+}
+
+// Subjects are subjects allowed and denied; a deny wins over an allow.
+type Subjects struct {
+	Allow []string `json:"allow,omitempty"`
+	Deny  []string `json:"deny,omitempty"`
+}
+
+// Responses let the user reply to requests it received.
+type Responses struct {
+	MaxMessages *int   `json:"maxMessages,omitempty"`
+	TTL         string `json:"ttl,omitempty"`
+}
+
+// Limits bound the user's connection; -1 is unlimited.
+type Limits struct {
+	Subscriptions *int64 `json:"subscriptions,omitempty"`
+	Data          *int64 `json:"data,omitempty"`
+	Payload       *int64 `json:"payload,omitempty"`
+}
+
+// Credentials say how long credentials live and when they are renewed.
+type Credentials struct {
+	Lifetime    string `json:"lifetime,omitempty"`
+	RenewBefore string `json:"renewBefore,omitempty"`
+}
+
+// Secret names the Secret the credentials are delivered in.
+type Secret struct {
+	Name string `json:"name,omitempty"`
+	Key  string `json:"key,omitempty"`
+}
+
+// Defaults and bounds, the same in promise.yaml.
+const (
+	DefaultAccount          = "default"
+	DefaultSecretKey        = "user.creds"
+	defaultSecretNameSuffix = "-nats"
+	DefaultLifetime         = 720 * time.Hour // 30 days
+	DefaultRenewBefore      = 240 * time.Hour // 10 days: a daily re-run has ten chances
+	DefaultResponseTTL      = 2 * time.Minute
+	minLifetime             = time.Hour
+	maxLifetime             = 8760 * time.Hour // a year
+	minRenewBefore          = 10 * time.Minute
+	maxSubjects             = 64
+	maxSubjectLength        = 255
+	maxResponseMessages     = 100000
+	maxResponseTTL          = 24 * time.Hour
+)
+
+// Patterns shared with promise.yaml's CRD (see the test that compares them).
+var (
+	// subjectRE: dot-separated tokens of printable ASCII; "*" stands for one
+	// whole token, ">" for the whole rest and only at the end.
+	subjectRE = regexp.MustCompile(`^(([!-)+-\-/-=?-~]+|\*)\.)*([!-)+-\-/-=?-~]+|\*|>)$`)
+	// durationRE: Go durations in whole units, such as 720h or 1h30m.
+	durationRE = regexp.MustCompile(`^([0-9]+(h|m|s|ms))+$`)
+	// accountRE: a DNS label.
+	accountRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	// secretNameRE: a DNS subdomain.
+	secretNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	// secretKeyRE: a Secret data key.
+	secretKeyRE = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+)
+
+// request is a validated spec with its defaults filled in.
+type request struct {
+	account     string
+	settings    backend.Settings
+	renewBefore time.Duration
+	secretName  string
+	secretKey   string
+}
+
+// decodeRequest decodes obj's spec strictly and validates every field.
+func decodeRequest(obj *kratix.Object) (*request, error) {
+	var spec Spec
+	if err := obj.DecodeSpec(&spec); err != nil {
+		return nil, err
+	}
+	var errs kratix.FieldErrors
+	r := &request{
+		account:   cmp.Or(spec.Account, DefaultAccount),
+		secretKey: DefaultSecretKey,
+		settings: backend.Settings{
+			Limits:   backend.Limits{Subscriptions: backend.NoLimit, Data: backend.NoLimit, Payload: backend.NoLimit},
+			Lifetime: DefaultLifetime,
+		},
+		renewBefore: DefaultRenewBefore,
+	}
+	if len(r.account) > 63 || !accountRE.MatchString(r.account) {
+		errs.Add("spec.account", "must be a DNS label (lower-case letters, digits and '-', at most 63)")
+	}
+	r.settings.Publish = subjects(&errs, "spec.publish", spec.Publish)
+	r.settings.Subscribe = subjects(&errs, "spec.subscribe", spec.Subscribe)
+	if rs := spec.Responses; rs != nil {
+		resp := &backend.Responses{MaxMessages: 1, TTL: DefaultResponseTTL}
+		if rs.MaxMessages != nil {
+			resp.MaxMessages = *rs.MaxMessages
+			if resp.MaxMessages < 1 || resp.MaxMessages > maxResponseMessages {
+				errs.Add("spec.responses.maxMessages", fmt.Sprintf("must be between 1 and %d", maxResponseMessages))
+			}
+		}
+		if rs.TTL != "" {
+			resp.TTL = duration(&errs, "spec.responses.ttl", rs.TTL, time.Second, maxResponseTTL)
+		}
+		r.settings.Responses = resp
+	}
+	if l := spec.Limits; l != nil {
+		r.settings.Limits.Subscriptions = limit(&errs, "spec.limits.subscriptions", l.Subscriptions)
+		r.settings.Limits.Data = limit(&errs, "spec.limits.data", l.Data)
+		r.settings.Limits.Payload = limit(&errs, "spec.limits.payload", l.Payload)
+	}
+	if c := spec.Credentials; c != nil {
+		if c.Lifetime != "" {
+			r.settings.Lifetime = duration(&errs, "spec.credentials.lifetime", c.Lifetime, minLifetime, maxLifetime)
+		}
+		if c.RenewBefore != "" {
+			r.renewBefore = duration(&errs, "spec.credentials.renewBefore", c.RenewBefore, minRenewBefore, maxLifetime)
+		}
+	}
+	if r.renewBefore > 0 && r.settings.Lifetime > 0 && r.renewBefore >= r.settings.Lifetime {
+		errs.Add("spec.credentials.renewBefore", "must be shorter than spec.credentials.lifetime")
+	}
+	r.secretName = obj.Metadata.Name + defaultSecretNameSuffix
+	secretNameField := "metadata.name"
+	if s := spec.Secret; s != nil {
+		if s.Name != "" {
+			r.secretName, secretNameField = s.Name, "spec.secret.name"
+		}
+		if s.Key != "" {
+			r.secretKey = s.Key
+		}
+	}
+	if len(r.secretName) > 253 || !secretNameRE.MatchString(r.secretName) {
+		detail := "must be a DNS subdomain of at most 253 characters"
+		if secretNameField == "metadata.name" {
+			detail = fmt.Sprintf("is too long for the default Secret name %s<name>: set spec.secret.name", defaultSecretNameSuffix)
+		}
+		errs.Add(secretNameField, detail)
+	}
+	if len(r.secretKey) > 253 || !secretKeyRE.MatchString(r.secretKey) || r.secretKey == "." || r.secretKey == ".." {
+		errs.Add("spec.secret.key", "must be a Secret key: letters, digits, '-', '_' and '.', at most 253, not . or ..")
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func subjects(errs *kratix.FieldErrors, field string, s *Subjects) backend.Permission {
+	if s == nil {
+		return backend.Permission{}
+	}
+	check := func(field string, list []string) {
+		if len(list) > maxSubjects {
+			errs.Add(field, fmt.Sprintf("at most %d subjects", maxSubjects))
+			return
+		}
+		seen := make(map[string]int, len(list))
+		for i, subj := range list {
+			f := fmt.Sprintf("%s[%d]", field, i)
+			switch first, dup := seen[subj]; {
+			case len(subj) > maxSubjectLength:
+				errs.Add(f, fmt.Sprintf("longer than %d characters", maxSubjectLength))
+			case !subjectRE.MatchString(subj):
+				errs.Add(f, fmt.Sprintf("%q is not a NATS subject: dot-separated tokens of printable ASCII without spaces, '*' as a whole token, '>' only as the last", subj))
+			case dup:
+				errs.Add(f, fmt.Sprintf("%q is already listed at [%d]", subj, first))
+			}
+			if _, dup := seen[subj]; !dup {
+				seen[subj] = i
+			}
+		}
+	}
+	check(field+".allow", s.Allow)
+	check(field+".deny", s.Deny)
+	return backend.Permission{Allow: s.Allow, Deny: s.Deny}
+}
+
+func limit(errs *kratix.FieldErrors, field string, v *int64) int64 {
+	if v == nil {
+		return backend.NoLimit
+	}
+	if *v < backend.NoLimit {
+		errs.Add(field, "must be -1 (unlimited) or more")
+	}
+	return *v
+}
+
+func duration(errs *kratix.FieldErrors, field, v string, lo, hi time.Duration) time.Duration {
+	d, err := time.ParseDuration(v)
+	if !durationRE.MatchString(v) || err != nil {
+		errs.Add(field, fmt.Sprintf("%q is not a duration such as 720h or 90m", v))
+		return 0
+	}
+	if d < lo || d > hi {
+		errs.Add(field, fmt.Sprintf("must be between %s and %s", formatDuration(lo), formatDuration(hi)))
+		return 0
+	}
+	return d
+}
+
+// formatDuration writes whole hours as "720h" rather than "720h0m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
