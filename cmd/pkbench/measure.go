@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 )
 
@@ -46,27 +45,34 @@ func median(ds []time.Duration) time.Duration {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// runOnce runs binary in p and measures it with the kernel's accounting of
-// the child: wall time around fork/exec/wait, user+system CPU and peak RSS.
+// runOnce runs binary in p through the rusage launcher (see cmd/rusage for
+// why) and returns what the kernel accounted to that one process: wall time
+// around fork/exec/wait, user+system CPU and peak RSS.
 func runOnce(ctx context.Context, p *pod, binary string, inv Invocation) (sample, error) {
 	if err := p.reset(); err != nil {
 		return sample{}, err
 	}
 	cmd := p.command(ctx, binary, inv)
+	launcher := filepath.Join(filepath.Dir(binary), "rusage")
+	cmd.Path, cmd.Args = launcher, append([]string{launcher}, cmd.Args...)
+	r, w, err := os.Pipe()
+	if err != nil {
+		return sample{}, err
+	}
+	defer r.Close()
+	cmd.ExtraFiles = []*os.File{w}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
+	err = cmd.Run()
+	w.Close()
 	if err != nil {
 		return sample{}, fmt.Errorf("%s: %v: %s", filepath.Base(binary), err, bytes.TrimSpace(stderr.Bytes()))
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return sample{}, fmt.Errorf("no resource usage for %s on this system", binary)
+	var wall, cpu, rssKiB int64
+	if _, err := fmt.Fscan(r, &wall, &cpu, &rssKiB); err != nil {
+		return sample{}, fmt.Errorf("reading %s's usage: %w", filepath.Base(binary), err)
 	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return sample{wall: wall, cpu: cpu, rssKiB: ru.Maxrss}, nil
+	return sample{wall: time.Duration(wall), cpu: time.Duration(cpu), rssKiB: rssKiB}, nil
 }
 
 // timeScenario times a scenario and the floor alternately, n runs each,

@@ -1,23 +1,18 @@
 package apiaggregator
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"slices"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/platformconfig"
 )
 
 // ConfigVariable names the platform configuration file; DefaultConfigPath is
 // where the Promise mounts it (a ConfigMap, optional).
 const (
-	ConfigVariable    = "PROMISEKIT_CONFIG"
-	DefaultConfigPath = "/etc/promisekit/config.yaml"
+	ConfigVariable    = platformconfig.Variable
+	DefaultConfigPath = platformconfig.DefaultPath
 )
 
 // Gateway implementations whose request-body limit can be rendered.
@@ -97,51 +92,18 @@ func defaultConfig() Config {
 }
 
 // maxConfigBytes bounds the configuration file; a ConfigMap holds 1 MiB.
-const maxConfigBytes = 1 << 20
-
-// loadConfig reads the platform configuration named by PROMISEKIT_CONFIG,
-// or the default path. A missing file gives the defaults; anything else
-// that is wrong with it is an error naming the file and the field.
+// loadConfig reads the platform configuration over the defaults and
+// validates it. A missing file gives the defaults.
 func loadConfig(getenv func(string) string) (Config, error) {
-	path := getenv(ConfigVariable)
-	if path == "" {
-		path = DefaultConfigPath
-	}
 	cfg := defaultConfig()
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return cfg, nil
-	}
+	path, _, err := platformconfig.Load(getenv, &cfg)
 	if err != nil {
-		return Config{}, fmt.Errorf("reading platform configuration: %w", err)
+		return Config{}, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
-	if err != nil {
-		return Config{}, fmt.Errorf("reading platform configuration %s: %w", path, err)
-	}
-	if len(data) > maxConfigBytes {
-		return Config{}, fmt.Errorf("platform configuration %s: larger than %d bytes", path, maxConfigBytes)
-	}
-	if err := parseConfig(data, &cfg); err != nil {
+	if err := cfg.validate(); err != nil {
 		return Config{}, fmt.Errorf("platform configuration %s: %w", path, err)
 	}
 	return cfg, nil
-}
-
-// parseConfig decodes data strictly over the defaults in cfg and validates
-// the result.
-func parseConfig(data []byte, cfg *Config) error {
-	js, err := yaml.YAMLToJSONStrict(data)
-	if err != nil {
-		return err
-	}
-	if string(js) != "null" { // an empty file keeps the defaults
-		if err := kratix.DecodeStrict(js, cfg, "config"); err != nil {
-			return err
-		}
-	}
-	return cfg.validate()
 }
 
 func (c *Config) validate() error {

@@ -2,20 +2,16 @@ package natsuser
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nkeys"
-	"sigs.k8s.io/yaml"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/platformconfig"
 	"github.com/promisekit/promisekit/pkg/sealing"
 	"github.com/promisekit/promisekit/promises/natsuser/backend"
 	"github.com/promisekit/promisekit/promises/natsuser/selfhosted"
@@ -25,8 +21,8 @@ import (
 // ConfigVariable names the platform configuration file; DefaultConfigPath is
 // where the Promise mounts it (a ConfigMap, optional).
 const (
-	ConfigVariable    = "PROMISEKIT_CONFIG"
-	DefaultConfigPath = "/etc/promisekit/config.yaml"
+	ConfigVariable    = platformconfig.Variable
+	DefaultConfigPath = platformconfig.DefaultPath
 )
 
 // Default paths of mounted files.
@@ -110,57 +106,24 @@ func defaultConfig() Config {
 	}
 }
 
-// maxConfigBytes bounds the configuration file; a ConfigMap holds 1 MiB.
-const maxConfigBytes = 1 << 20
-
-// loadConfig reads the platform configuration named by PROMISEKIT_CONFIG,
-// or the default path. A missing file gives the defaults; anything else
-// that is wrong with it is an error naming the file and the field.
+// loadConfig reads the platform configuration over the defaults and
+// validates it. A missing file gives the defaults; accounts listed in the
+// file replace the default account rather than merging with it.
 func loadConfig(getenv func(string) string) (*Config, error) {
-	path := getenv(ConfigVariable)
-	if path == "" {
-		path = DefaultConfigPath
-	}
 	cfg := defaultConfig()
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &cfg, nil
-	}
+	defaults := cfg.Accounts
+	cfg.Accounts = nil
+	path, _, err := platformconfig.Load(getenv, &cfg)
 	if err != nil {
-		return nil, fmt.Errorf("reading platform configuration: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading platform configuration %s: %w", path, err)
+	if cfg.Accounts == nil {
+		cfg.Accounts = defaults
 	}
-	if len(data) > maxConfigBytes {
-		return nil, fmt.Errorf("platform configuration %s: larger than %d bytes", path, maxConfigBytes)
-	}
-	if err := parseConfig(data, &cfg); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("platform configuration %s: %w", path, err)
 	}
 	return &cfg, nil
-}
-
-// parseConfig decodes data strictly over the defaults in cfg and validates
-// the result. Accounts listed in the file replace the default account.
-func parseConfig(data []byte, cfg *Config) error {
-	js, err := yaml.YAMLToJSONStrict(data)
-	if err != nil {
-		return err
-	}
-	if string(js) != "null" { // an empty file keeps the defaults
-		defaults := cfg.Accounts
-		cfg.Accounts = nil
-		if err := kratix.DecodeStrict(js, cfg, "config"); err != nil {
-			return err
-		}
-		if cfg.Accounts == nil {
-			cfg.Accounts = defaults
-		}
-	}
-	return cfg.validate()
 }
 
 func (c *Config) validate() error {

@@ -44,8 +44,18 @@ accounts:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := defaultConfig()
-			err := parseConfig([]byte(tt.file), &cfg)
+			file := filepath.Join(t.TempDir(), "config.yaml")
+			writeFile(t, file, tt.file)
+			loaded, err := loadConfig(func(k string) string {
+				if k == ConfigVariable {
+					return file
+				}
+				return ""
+			})
+			var cfg Config
+			if loaded != nil {
+				cfg = *loaded
+			}
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatal(err)
