@@ -6,8 +6,10 @@
 //	pkbench [-n 200] [-bin bin] [-o docs/benchmarks.md] [-run regexp]
 //
 // Each Scenario is timed -n times, alternating with the floor so that both
-// see the same machine. Each Batch runs every invocation once, as that many
-// Pods would, and reports CPU in total and per request.
+// see the same machine. Each Comparison does the same with a shell-script
+// stage (the status quo) as a third contender. Each Batch runs every
+// invocation once, as that many Pods would, and reports CPU in total and per
+// request.
 package main
 
 import (
@@ -62,6 +64,20 @@ func run() error {
 		}
 		rep.Rows = append(rep.Rows, row)
 	}
+	for _, c := range comparisons() {
+		if !match.MatchString(c.Name) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "timing %s …\n", c.Name)
+		row, err := timeComparison(ctx, root, *binDir, c, *n)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.Name, err)
+		}
+		rep.Comparisons = append(rep.Comparisons, row)
+	}
+	if len(rep.Comparisons) > 0 {
+		rep.ShellTools = shellToolVersions(*binDir)
+	}
 	for _, b := range batches {
 		if !match.MatchString(b.Name) {
 			continue
@@ -73,7 +89,7 @@ func run() error {
 		}
 		rep.Batches = append(rep.Batches, row)
 	}
-	if len(rep.Rows) == 0 && len(rep.Batches) == 0 {
+	if len(rep.Rows) == 0 && len(rep.Comparisons) == 0 && len(rep.Batches) == 0 {
 		return errors.New("no scenario matched")
 	}
 	var w io.Writer = os.Stdout
@@ -85,7 +101,8 @@ func run() error {
 		defer file.Close()
 		w = io.MultiWriter(os.Stdout, file)
 	}
-	rep.Machine = fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	rep.Machine = fmt.Sprintf("%s/%s, %d CPUs%s, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), kernelAndCPU(), runtime.Version())
+	rep.Command = strings.Join(append([]string{"pkbench"}, os.Args[1:]...), " ")
 	if err := rep.write(w); err != nil {
 		return err
 	}

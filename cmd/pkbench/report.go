@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -51,18 +53,23 @@ type batchRow struct {
 }
 
 type report struct {
-	Started   time.Time
-	Machine   string
-	Runs      int
-	BatchSize int
-	Rows      []row
-	Batches   []batchRow
+	Started     time.Time
+	Machine     string
+	Command     string // this run's command line
+	ShellTools  string // versions of bash and the CLIs the comparisons drove
+	Runs        int
+	BatchSize   int
+	Rows        []row
+	Comparisons []comparisonRow
+	Batches     []batchRow
 }
 
 func (rep *report) write(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s on %s; %d timed runs per binary, alternating with the floor binary.\n\n",
+	b.WriteString("# Benchmarks\n\n")
+	fmt.Fprintf(&b, "Measured %s on %s; %d timed runs per binary, alternating with the floor binary.\n",
 		rep.Started.Format("2006-01-02 15:04 MST"), rep.Machine, rep.Runs)
+	fmt.Fprintf(&b, "Reproduce with `make bench`; this report: `%s`.\n\n", rep.Command)
 	if len(rep.Rows) > 0 {
 		b.WriteString("| stage | median wall | median CPU | peak RSS | binary | floor wall | floor CPU | floor RSS | floor binary | wall ratio | budget |\n")
 		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
@@ -70,6 +77,21 @@ func (rep *report) write(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %s | %s | %.1f MiB | %s | %s | %s | %.1f MiB | %s | **%.2fx** | %s |\n",
 				r.name, ms(r.stage.wall), ms(r.stage.cpu), r.stage.rssMiB, mib(r.size),
 				ms(r.floor.wall), ms(r.floor.cpu), r.floor.rssMiB, mib(r.floorSize), r.ratio(), r.verdict())
+		}
+		b.WriteString("\n")
+	}
+	if len(rep.Comparisons) > 0 {
+		fmt.Fprintf(&b, "Against the status quo: the same request through a shell-script stage (bench/shell/), "+
+			"run as `bash <script>` with the same Kratix environment, interleaved with our stage and the floor. "+
+			"A script's CPU is that of every process it ran. Peak RSS is that of the largest single process, "+
+			"from %d further runs of each under GNU time: the kernel reports at least pkbench's own peak for a process "+
+			"pkbench starts itself, so the stage table's figures cannot fall below it. Tools: %s.\n\n", rssRuns, rep.ShellTools)
+		b.WriteString("| comparison | shell wall | shell CPU | shell RSS | ours wall | ours CPU | ours RSS | floor wall | floor CPU | floor RSS | shell ÷ ours | ours ÷ floor | bar |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		for _, r := range rep.Comparisons {
+			fmt.Fprintf(&b, "| %s | %s | %s | %.1f MiB | %s | %s | %.1f MiB | %s | %s | %.1f MiB | **%.1fx** | **%.2fx** | %s |\n",
+				r.name, ms(r.shell.wall), ms(r.shell.cpu), r.shell.rssMiB, ms(r.ours.wall), ms(r.ours.cpu), r.ours.rssMiB,
+				ms(r.floor.wall), ms(r.floor.cpu), r.floor.rssMiB, r.shellRatio(), r.floorRatio(), r.verdict())
 		}
 		b.WriteString("\n")
 	}
@@ -97,7 +119,31 @@ func (rep *report) overBudget() []string {
 			out = append(out, r.name+": "+v)
 		}
 	}
+	for _, r := range rep.Comparisons {
+		if v := r.verdict(); strings.HasPrefix(v, "over") {
+			out = append(out, r.name+": "+v)
+		}
+	}
 	return out
+}
+
+// kernelAndCPU describes the processor and kernel for the report, as
+// " (<CPU model>), Linux <release>", or "" where /proc says nothing.
+func kernelAndCPU() string {
+	var s string
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		defer f.Close()
+		for sc := bufio.NewScanner(f); sc.Scan(); {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				s = " (" + strings.TrimSpace(v) + ")"
+				break
+			}
+		}
+	}
+	if release, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		s += ", Linux " + strings.TrimSpace(string(release))
+	}
+	return s
 }
 
 func ms(d time.Duration) string   { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }

@@ -73,7 +73,11 @@ func encodeStatus(res *Result) ([]byte, error) {
 		status[k] = v
 	}
 	status["message"] = res.Message
-	out, err := yaml.Marshal(status)
+	js, err := json.Marshal(status)
+	if err != nil {
+		return nil, fmt.Errorf("encoding status: %w", err)
+	}
+	out, err := jsonToYAML(js)
 	if err != nil {
 		return nil, fmt.Errorf("encoding status: %w", err)
 	}
@@ -122,7 +126,7 @@ func encodeDocuments(docs []Document, sels []DestinationSelector) (map[string][]
 		if _, dup := files[name]; dup {
 			return nil, fmt.Errorf("two documents would be written to %s (%s %s/%s)", name, h.Kind, h.Metadata.Namespace, h.Metadata.Name)
 		}
-		out, err := yaml.JSONToYAML(js)
+		out, err := jsonToYAML(js)
 		if err != nil {
 			return nil, fmt.Errorf("encoding document %s %q: %w", h.Kind, h.Metadata.Name, err)
 		}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBinaryRefusesBadRequest runs the built binary as Kratix would on an
+// invalid request: it exits 1 with one line on stderr naming the field, and
+// writes nothing.
+func TestBinaryRefusesBadRequest(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "environment")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	input := filepath.Join(dir, "input", "object.yaml")
+	if err := os.MkdirAll(filepath.Dir(input), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	request := `apiVersion: platform.promisekit.dev/v1alpha1
+kind: Environment
+metadata: {name: dev, namespace: default, uid: u-1, creationTimestamp: "2026-11-01T09:00:00Z"}
+spec: {type: preview, teamGroup: team-a, ttl: 2w}
+`
+	if err := os.WriteFile(input, []byte(request), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = []string{
+		"KRATIX_WORKFLOW_ACTION=configure", "KRATIX_WORKFLOW_TYPE=resource",
+		"KRATIX_PROMISE_NAME=environment", "KRATIX_PIPELINE_NAME=configure",
+		"KRATIX_OBJECT_KIND=Environment", "KRATIX_OBJECT_GROUP=platform.promisekit.dev", "KRATIX_OBJECT_VERSION=v1alpha1",
+		"KRATIX_OBJECT_NAME=dev", "KRATIX_OBJECT_NAMESPACE=default", "KRATIX_CRD_PLURAL=environments",
+		"KRATIX_INPUT_FILE=" + input,
+		"KRATIX_OUTPUT_DIR=" + filepath.Join(dir, "output"),
+		"KRATIX_METADATA_DIR=" + filepath.Join(dir, "metadata"),
+		"PROMISEKIT_CONFIG=" + filepath.Join(dir, "absent.yaml"),
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1", err)
+	}
+	want := "environment: spec.ttl: \"2w\": want a whole number of minutes, hours or days, such as 90m, 12h or 7d\n"
+	if stderr.String() != want || stdout.Len() != 0 {
+		t.Errorf("stderr %q, stdout %q; want stderr %q", stderr.String(), stdout.String(), want)
+	}
+	for _, d := range []string{"output", "metadata"} {
+		if entries, err := os.ReadDir(filepath.Join(dir, d)); err == nil && len(entries) > 0 {
+			t.Errorf("%s holds %d entries after a refused run", d, len(entries))
+		}
+	}
+}
+
+// TestImportGraph keeps the manifest stage lean: no client-go or
+// apiextensions (test-only), no k8s.io/api, whose initialisation alone
+// costs more than a run (manifests are local types instead), and nothing
+// that talks to the outside (the AWS SDK, net/http), which is the
+// lifecycle stage's.
+func TestImportGraph(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, banned := range []string{"k8s.io/client-go/", "k8s.io/apiextensions-apiserver/", "k8s.io/api/", "k8s.io/apimachinery/", "carvel.dev/ytt/", "github.com/aws/", "net/http/"} {
+			if strings.HasPrefix(pkg+"/", banned) {
+				t.Errorf("the binary imports %s", pkg)
+			}
+		}
+	}
+}

@@ -1,0 +1,346 @@
+package environment
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/promisekit/promisekit/pkg/kratix"
+)
+
+// ConfigVariable names the platform's configuration file.
+const (
+	ConfigVariable    = "PROMISEKIT_CONFIG"
+	defaultConfigPath = "/etc/promisekit/config.yaml"
+)
+
+// Config is the platform's configuration of the promise: what each
+// environment type means, and how environments reach Argo CD and AWS.
+// Teams never set it; defaultConfig holds every field's default.
+type Config struct {
+	Types     map[string]TypeConfig   `json:"types"`
+	Quotas    map[string]QuotaProfile `json:"quotas"`
+	MaxTTL    string                  `json:"maxTTL"`
+	Namespace NamespaceConfig         `json:"namespace"`
+	ArgoCD    ArgoCDConfig            `json:"argocd"`
+	VCluster  ChartConfig             `json:"vcluster"`
+	AppStack  AppStackConfig          `json:"appStack"`
+	AWS       AWSConfig               `json:"aws"`
+}
+
+// TypeConfig is one environment type.
+type TypeConfig struct {
+	Description string `json:"description"`
+	// Isolation is "namespace" or "vcluster".
+	Isolation string `json:"isolation"`
+	// Quota names a profile in Config.Quotas.
+	Quota string `json:"quota"`
+	// TeamRole is the ClusterRole the team's group gets in the namespace
+	// (namespace isolation; in a vcluster the team is cluster-admin).
+	TeamRole string `json:"teamRole,omitempty"`
+	// DefaultTTL applies when a request sets no ttl; empty: no expiry.
+	DefaultTTL string `json:"defaultTTL,omitempty"`
+	// VClusterValues and AppValues are chart values this type starts from;
+	// the values the promise computes are merged over them.
+	VClusterValues map[string]any `json:"vclusterValues,omitempty"`
+	AppValues      map[string]any `json:"appValues,omitempty"`
+}
+
+// QuotaProfile sizes an environment's namespace.
+type QuotaProfile struct {
+	// Hard is the ResourceQuota's spec.hard.
+	Hard map[string]string `json:"hard"`
+	// ContainerDefaults and ContainerRequests are the LimitRange's default
+	// limits and requests for containers that set none.
+	ContainerDefaults map[string]string `json:"containerDefaults"`
+	ContainerRequests map[string]string `json:"containerRequests"`
+}
+
+// NamespaceConfig shapes every environment's host namespace.
+type NamespaceConfig struct {
+	// PodSecurity is the Pod Security Standard enforced: privileged,
+	// baseline or restricted.
+	PodSecurity string `json:"podSecurity"`
+	// IngressNamespaces may reach every Pod of an environment.
+	IngressNamespaces []string `json:"ingressNamespaces"`
+	// ServiceAccount is the workloads' service account, the one the IAM
+	// role trusts.
+	ServiceAccount string `json:"serviceAccount"`
+}
+
+// ArgoCDConfig says where Argo CD runs on the destination.
+type ArgoCDConfig struct {
+	Namespace string `json:"namespace"`
+	Project   string `json:"project"`
+}
+
+// ChartConfig pins a Helm chart.
+type ChartConfig struct {
+	RepoURL string `json:"repoURL"`
+	Chart   string `json:"chart"`
+	Version string `json:"version"`
+}
+
+// AppStackConfig is the application stack installed into every environment.
+type AppStackConfig struct {
+	ChartConfig `json:",inline"`
+	ReleaseName string `json:"releaseName"`
+	// Namespace is where the stack goes inside a vcluster.
+	Namespace string `json:"namespace"`
+}
+
+// AWS modes.
+const (
+	AWSNone = "none" // no AWS resources
+	AWSAPI  = "api"  // the stage calls AWS
+	AWSACK  = "ack"  // the stage emits ACK resources
+)
+
+// AWSConfig configures the repository and role of each environment.
+type AWSConfig struct {
+	Mode      string `json:"mode"`
+	Region    string `json:"region"`
+	AccountID string `json:"accountID,omitempty"`
+	// OIDCIssuer is the EKS cluster's OIDC issuer URL (IRSA).
+	OIDCIssuer  string            `json:"oidcIssuer,omitempty"`
+	PodIdentity PodIdentityConfig `json:"podIdentity"`
+	Repository  RepositoryConfig  `json:"repository"`
+	Role        RoleConfig        `json:"role"`
+	ACK         ACKConfig         `json:"ack"`
+}
+
+// PodIdentityConfig switches from IRSA to EKS Pod Identity.
+type PodIdentityConfig struct {
+	Enabled     bool   `json:"enabled"`
+	ClusterName string `json:"clusterName,omitempty"`
+}
+
+// RepositoryConfig shapes every environment's ECR repository.
+type RepositoryConfig struct {
+	Prefix             string `json:"prefix"`
+	ImageTagMutability string `json:"imageTagMutability"`
+	ScanOnPush         bool   `json:"scanOnPush"`
+	Encryption         string `json:"encryption"`
+	KMSKey             string `json:"kmsKey,omitempty"`
+	LifecyclePolicy    string `json:"lifecyclePolicy,omitempty"`
+	// Retention is "delete" (the repository goes with the environment,
+	// images included) or "retain".
+	Retention string `json:"retention"`
+}
+
+// RoleConfig shapes every environment's IAM role.
+type RoleConfig struct {
+	Prefix          string   `json:"prefix"`
+	Path            string   `json:"path"`
+	ManagedPolicies []string `json:"managedPolicies,omitempty"`
+}
+
+// ACKConfig places ACK resources in ack mode.
+type ACKConfig struct {
+	// Namespace holds the ACK resources: a platform namespace, so that a
+	// team's edit rights in its own namespace cannot widen its IAM role.
+	Namespace string `json:"namespace"`
+}
+
+// LoadConfig reads the configuration file named by PROMISEKIT_CONFIG (or
+// the default path) over the defaults (defaultConfig). A missing file means
+// the defaults, as for the other promises: the ConfigMap is optional. The result is validated; errors name the field as config.<path>.
+func LoadConfig(getenv func(string) string) (*Config, error) {
+	cfg := defaultConfig()
+	path := getenv(ConfigVariable)
+	if path == "" {
+		path = defaultConfigPath
+	}
+	data, err := readConfigFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// The ConfigMap is optional: without it, the defaults.
+	case err != nil:
+		return nil, err
+	default:
+		if err := decodeConfig(data, cfg); err != nil {
+			return nil, fmt.Errorf("configuration %s: %w", path, err)
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("configuration %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// maxConfigBytes bounds the configuration file: a ConfigMap holds 1 MiB.
+const maxConfigBytes = 1 << 20
+
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration %s: %w", path, err)
+	}
+	if len(data) > maxConfigBytes {
+		return nil, fmt.Errorf("configuration %s: larger than %d bytes", path, maxConfigBytes)
+	}
+	return data, nil
+}
+
+func decodeConfig(data []byte, cfg *Config) error {
+	js, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return err
+	}
+	if string(js) == "null" {
+		return nil
+	}
+	return kratix.DecodeStrict(js, cfg, "config")
+}
+
+// validate checks what the stage relies on. Errors name config fields.
+func (c *Config) validate() error {
+	var errs kratix.FieldErrors
+	if len(c.Types) == 0 {
+		errs.Add("config.types", "at least one environment type is required")
+	}
+	for _, name := range sortedKeys(c.Types) {
+		t := c.Types[name]
+		field := "config.types." + name
+		if !isTypeName(name) {
+			errs.Add(field, "a type name must be lower-case letters, digits and '-', starting with a letter, at most 32 characters")
+		}
+		switch t.Isolation {
+		case IsolationNamespace:
+			if t.TeamRole == "" {
+				errs.Add(field+".teamRole", "required for namespace isolation")
+			}
+		case IsolationVCluster:
+		default:
+			errs.Add(field+".isolation", fmt.Sprintf("%q: want namespace or vcluster", t.Isolation))
+		}
+		if _, ok := c.Quotas[t.Quota]; !ok {
+			errs.Add(field+".quota", fmt.Sprintf("no quota profile %q", t.Quota))
+		}
+		if t.DefaultTTL != "" {
+			if _, err := parseTTL(t.DefaultTTL); err != nil {
+				errs.Add(field+".defaultTTL", err.Error())
+			}
+		}
+	}
+	for _, name := range sortedKeys(c.Quotas) {
+		q := c.Quotas[name]
+		field := "config.quotas." + name
+		if len(q.Hard) == 0 {
+			errs.Add(field+".hard", "required")
+		}
+		for key, m := range map[string]map[string]string{"hard": q.Hard, "containerDefaults": q.ContainerDefaults, "containerRequests": q.ContainerRequests} {
+			for _, res := range sortedKeys(m) {
+				if !isResourceName(res) {
+					errs.Add(field+"."+key, fmt.Sprintf("%q is not a resource name", res))
+				}
+				if !isQuantity(m[res]) {
+					errs.Add(field+"."+key+"."+res, fmt.Sprintf("%q is not a quantity", m[res]))
+				}
+			}
+		}
+	}
+	if _, err := parseTTL(c.MaxTTL); err != nil {
+		errs.Add("config.maxTTL", err.Error())
+	}
+	if !slices.Contains([]string{"privileged", "baseline", "restricted"}, c.Namespace.PodSecurity) {
+		errs.Add("config.namespace.podSecurity", fmt.Sprintf("%q: want privileged, baseline or restricted", c.Namespace.PodSecurity))
+	}
+	for i, ns := range c.Namespace.IngressNamespaces {
+		if !isDNSLabel(ns) {
+			errs.Add(fmt.Sprintf("config.namespace.ingressNamespaces[%d]", i), fmt.Sprintf("%q is not a namespace name", ns))
+		}
+	}
+	for field, v := range map[string]string{
+		"config.namespace.serviceAccount": c.Namespace.ServiceAccount,
+		"config.argocd.namespace":         c.ArgoCD.Namespace,
+		"config.appStack.namespace":       c.AppStack.Namespace,
+	} {
+		if !isDNSLabel(v) {
+			errs.Add(field, fmt.Sprintf("%q is not a valid name", v))
+		}
+	}
+	for field, v := range map[string]string{
+		"config.argocd.project": c.ArgoCD.Project, "config.vcluster.repoURL": c.VCluster.RepoURL,
+		"config.vcluster.chart": c.VCluster.Chart, "config.vcluster.version": c.VCluster.Version,
+		"config.appStack.repoURL": c.AppStack.RepoURL, "config.appStack.chart": c.AppStack.Chart,
+		"config.appStack.version": c.AppStack.Version, "config.appStack.releaseName": c.AppStack.ReleaseName,
+	} {
+		if strings.TrimSpace(v) == "" {
+			errs.Add(field, "required")
+		}
+	}
+	c.validateAWS(&errs)
+	slices.SortStableFunc(errs, func(a, b *kratix.FieldError) int { return strings.Compare(a.Field, b.Field) })
+	return errs.Err()
+}
+
+func (c *Config) validateAWS(errs *kratix.FieldErrors) {
+	a := c.AWS
+	switch a.Mode {
+	case AWSNone:
+		return
+	case AWSAPI, AWSACK:
+	default:
+		errs.Add("config.aws.mode", fmt.Sprintf("%q: want none, api or ack", a.Mode))
+		return
+	}
+	if a.Region == "" {
+		errs.Add("config.aws.region", "required")
+	}
+	if !(len(a.AccountID) == 12 && isDigits(a.AccountID)) {
+		errs.Add("config.aws.accountID", "required: the 12-digit account that holds the environments' resources")
+	}
+	if a.PodIdentity.Enabled {
+		if a.PodIdentity.ClusterName == "" {
+			errs.Add("config.aws.podIdentity.clusterName", "required when Pod Identity is enabled")
+		}
+	} else if !strings.HasPrefix(a.OIDCIssuer, "https://") {
+		errs.Add("config.aws.oidcIssuer", "required for IRSA: the cluster's OIDC issuer URL, https://…")
+	}
+	if a.Repository.Prefix == "" {
+		errs.Add("config.aws.repository.prefix", "required")
+	}
+	if r := a.Repository.Retention; r != "delete" && r != "retain" {
+		errs.Add("config.aws.repository.retention", fmt.Sprintf("%q: want delete or retain", r))
+	}
+	if !isDNSLabel(a.ACK.Namespace) {
+		errs.Add("config.aws.ack.namespace", fmt.Sprintf("%q is not a namespace name", a.ACK.Namespace))
+	}
+}
+
+// parseTTL reads a lifetime: a whole number of minutes, hours or days
+// ("90m", "12h", "7d"), at most six digits. Go's durations have no days,
+// which is the unit people use for environments.
+func parseTTL(s string) (time.Duration, error) {
+	bad := fmt.Errorf("%q: want a whole number of minutes, hours or days, such as 90m, 12h or 7d", s)
+	if len(s) < 2 || len(s) > 7 {
+		return 0, bad
+	}
+	digits, unit := s[:len(s)-1], s[len(s)-1]
+	if !isDigits(digits) || digits[0] == '0' {
+		return 0, bad
+	}
+	n, _ := strconv.Atoi(digits)
+	switch unit {
+	case 'm':
+		return time.Duration(n) * time.Minute, nil
+	case 'h':
+		return time.Duration(n) * time.Hour, nil
+	case 'd':
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return 0, bad
+}
