@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"time"
@@ -45,15 +46,21 @@ func median(ds []time.Duration) time.Duration {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// runOnce runs binary in p through the rusage launcher (see cmd/rusage for
-// why) and returns what the kernel accounted to that one process: wall time
-// around fork/exec/wait, user+system CPU and peak RSS.
+// runOnce runs binary in p as Kratix would start it and measures it.
 func runOnce(ctx context.Context, p *pod, binary string, inv Invocation) (sample, error) {
+	return runCommand(p, p.command(ctx, binary, inv), filepath.Join(filepath.Dir(binary), "rusage"))
+}
+
+// runCommand runs cmd in fresh output directories through the rusage
+// launcher (see cmd/rusage for why) and returns what the kernel accounted to
+// that process and every child it waited for: wall time around
+// fork/exec/wait, user+system CPU, and the largest peak RSS of any one of
+// them.
+func runCommand(p *pod, cmd *exec.Cmd, launcher string) (sample, error) {
 	if err := p.reset(); err != nil {
 		return sample{}, err
 	}
-	cmd := p.command(ctx, binary, inv)
-	launcher := filepath.Join(filepath.Dir(binary), "rusage")
+	name := filepath.Base(cmd.Args[len(cmd.Args)-1])
 	cmd.Path, cmd.Args = launcher, append([]string{launcher}, cmd.Args...)
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -66,11 +73,11 @@ func runOnce(ctx context.Context, p *pod, binary string, inv Invocation) (sample
 	err = cmd.Run()
 	w.Close()
 	if err != nil {
-		return sample{}, fmt.Errorf("%s: %v: %s", filepath.Base(binary), err, bytes.TrimSpace(stderr.Bytes()))
+		return sample{}, fmt.Errorf("%s: %v: %s", name, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	var wall, cpu, rssKiB int64
 	if _, err := fmt.Fscan(r, &wall, &cpu, &rssKiB); err != nil {
-		return sample{}, fmt.Errorf("reading %s's usage: %w", filepath.Base(binary), err)
+		return sample{}, fmt.Errorf("reading %s's usage: %w", name, err)
 	}
 	return sample{wall: time.Duration(wall), cpu: time.Duration(cpu), rssKiB: rssKiB}, nil
 }

@@ -83,9 +83,8 @@ func (rep *report) write(w io.Writer) error {
 	if len(rep.Comparisons) > 0 {
 		fmt.Fprintf(&b, "Against the status quo: the same request through a shell-script stage (bench/shell/), "+
 			"run as `bash <script>` with the same Kratix environment, interleaved with our stage and the floor. "+
-			"A script's CPU is that of every process it ran. Peak RSS is that of the largest single process, "+
-			"from %d further runs of each under GNU time: the kernel reports at least pkbench's own peak for a process "+
-			"pkbench starts itself, so the stage table's figures cannot fall below it. Tools: %s.\n\n", rssRuns, rep.ShellTools)
+			"A script's CPU is that of every process it ran; its peak RSS is that of the largest single one. "+
+			"Every binary is started through cmd/rusage, so that no figure includes pkbench's own memory. Tools: %s.\n\n", rep.ShellTools)
 		b.WriteString("| comparison | shell wall | shell CPU | shell RSS | ours wall | ours CPU | ours RSS | floor wall | floor CPU | floor RSS | shell ÷ ours | ours ÷ floor | bar |\n")
 		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 		for _, r := range rep.Comparisons {

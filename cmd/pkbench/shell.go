@@ -11,9 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
@@ -176,8 +174,7 @@ func (r comparisonRow) verdict() string {
 // timeComparison runs the shell stage, our stage and the floor n times each
 // (after a few untimed warm-up rounds), in one pod and interleaved: each
 // round runs all three, starting with a different one each time so that
-// none always follows the heaviest. Peak memory comes from a few more runs
-// of each under GNU time (see peakRSS).
+// none always follows the heaviest.
 func timeComparison(ctx context.Context, root, binDir string, c Comparison, n int) (comparisonRow, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -204,7 +201,7 @@ func timeComparison(ctx context.Context, root, binDir string, c Comparison, n in
 	for i := range n + warmup {
 		for j := range contenders {
 			k := (i + j) % len(contenders)
-			s, err := contenders[k].run(ctx, p, inv)
+			s, err := contenders[k].run(ctx, p, inv, filepath.Join(ws.BinDir, "rusage"))
 			if err != nil {
 				return comparisonRow{}, err
 			}
@@ -213,13 +210,7 @@ func timeComparison(ctx context.Context, root, binDir string, c Comparison, n in
 			}
 		}
 	}
-	row := comparisonRow{name: c.Name, shell: summarise(samples[0]), ours: summarise(samples[1]), floor: summarise(samples[2])}
-	for k, st := range []*stats{&row.shell, &row.ours, &row.floor} {
-		if st.rssMiB, err = contenders[k].peakRSS(ctx, p, inv); err != nil {
-			return comparisonRow{}, err
-		}
-	}
-	return row, nil
+	return comparisonRow{name: c.Name, shell: summarise(samples[0]), ours: summarise(samples[1]), floor: summarise(samples[2])}, nil
 }
 
 // A contender is a command a comparison runs in the pod, as Kratix would
@@ -257,67 +248,9 @@ func (c contender) command(ctx context.Context, p *pod, inv Invocation) *exec.Cm
 	return cmd
 }
 
-// run runs c once in fresh output directories and measures it as runOnce
-// does. The kernel's accounting of a process includes every child it
-// waited for, so a script's CPU is the whole pipeline's.
-func (c contender) run(ctx context.Context, p *pod, inv Invocation) (sample, error) {
-	if err := p.reset(); err != nil {
-		return sample{}, err
-	}
-	cmd := c.command(ctx, p, inv)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	if err != nil {
-		return sample{}, fmt.Errorf("%s: %v: %s", filepath.Base(c.argv[len(c.argv)-1]), err, bytes.TrimSpace(stderr.Bytes()))
-	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return sample{}, fmt.Errorf("no resource usage for %s on this system", c.argv[0])
-	}
-	return sample{wall: wall, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), rssKiB: ru.Maxrss}, nil
-}
-
-// rssRuns is how many runs under GNU time each peak-memory figure is the
-// largest of.
-const rssRuns = 5
-
-// peakRSS is the largest resident set, in MiB, of any one process of c over
-// rssRuns runs under GNU time (/usr/bin/time -f %M). The maximum RSS the
-// kernel reports for a child pkbench starts directly is at least pkbench's
-// own: Go starts children with vfork, and exec carries the high-water mark
-// of the memory it replaces into the new process's. GNU time forks from a
-// process of about 1 MiB, so what it reports is the command's own.
-func (c contender) peakRSS(ctx context.Context, p *pod, inv Invocation) (float64, error) {
-	gnuTime, err := exec.LookPath("/usr/bin/time")
-	if err != nil {
-		return 0, fmt.Errorf("%w: peak memory is measured with GNU time (Debian package time)", err)
-	}
-	out := filepath.Join(p.root, "time.out")
-	var peak int64
-	for range rssRuns {
-		if err := p.reset(); err != nil {
-			return 0, err
-		}
-		cmd := c.command(ctx, p, inv)
-		cmd.Path = gnuTime
-		cmd.Args = append([]string{gnuTime, "-f", "%M", "-o", out}, c.argv...)
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return 0, fmt.Errorf("%s under GNU time: %v: %s", filepath.Base(c.argv[len(c.argv)-1]), err, bytes.TrimSpace(msg))
-		}
-		data, err := os.ReadFile(out)
-		if err != nil {
-			return 0, err
-		}
-		kib, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("GNU time wrote %q: %w", data, err)
-		}
-		peak = max(peak, kib)
-	}
-	return float64(peak) / 1024, nil
+// run runs c once in p through the rusage launcher and measures it.
+func (c contender) run(ctx context.Context, p *pod, inv Invocation, launcher string) (sample, error) {
+	return runCommand(p, c.command(ctx, p, inv), launcher)
 }
 
 // shellToolVersions names the version of bash and of each CLI, the latter

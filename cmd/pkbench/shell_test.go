@@ -28,7 +28,7 @@ func TestShellStagesMatchOurs(t *testing.T) {
 	binDir := filepath.Join(root, "bin")
 	for _, c := range comparisons() {
 		t.Run(c.Binary, func(t *testing.T) {
-			for _, f := range []string{c.Binary, "shell/ytt", "shell/yq", "shell/kubeseal"} {
+			for _, f := range []string{c.Binary, "rusage", "shell/ytt", "shell/yq", "shell/kubeseal"} {
 				if _, err := os.Stat(filepath.Join(binDir, f)); err != nil {
 					t.Skipf("bin/%s is not built (make build, and make bench for bin/shell): %v", f, err)
 				}
@@ -64,14 +64,14 @@ func TestShellStagesMatchOurs(t *testing.T) {
 					t.Fatal(err)
 				}
 				ours := contender{argv: []string{filepath.Join(binDir, c.Binary)}}
-				if _, err := ours.run(ctx, ourPod, inv); err != nil {
+				if _, err := ours.run(ctx, ourPod, inv, filepath.Join(binDir, "rusage")); err != nil {
 					t.Fatalf("%s: our stage: %v", what, err)
 				}
 				shellPod, err := newPod(ws.Dir, obj)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := shell.run(ctx, shellPod, inv); err != nil {
+				if _, err := shell.run(ctx, shellPod, inv, filepath.Join(binDir, "rusage")); err != nil {
 					t.Fatalf("%s: shell stage: %v", what, err)
 				}
 				want := readManifests(t, ourPod.paths.OutputDir)

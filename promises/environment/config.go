@@ -1,25 +1,18 @@
 package environment
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/platformconfig"
 )
 
 // ConfigVariable names the platform's configuration file.
-const (
-	ConfigVariable    = "PROMISEKIT_CONFIG"
-	defaultConfigPath = "/etc/promisekit/config.yaml"
-)
+const ConfigVariable = platformconfig.Variable
 
 // Config is the platform's configuration of the promise: what each
 // environment type means, and how environments reach Argo CD and AWS.
@@ -149,60 +142,19 @@ type ACKConfig struct {
 	Namespace string `json:"namespace"`
 }
 
-// LoadConfig reads the configuration file named by PROMISEKIT_CONFIG (or
-// the default path) over the defaults (defaultConfig). A missing file means
-// the defaults, as for the other promises: the ConfigMap is optional. The result is validated; errors name the field as config.<path>.
+// LoadConfig reads the platform configuration over the defaults
+// (defaultConfig) and validates it. A missing file means the defaults: the
+// ConfigMap is optional. Errors name the field as config.<path>.
 func LoadConfig(getenv func(string) string) (*Config, error) {
 	cfg := defaultConfig()
-	path := getenv(ConfigVariable)
-	if path == "" {
-		path = defaultConfigPath
-	}
-	data, err := readConfigFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		// The ConfigMap is optional: without it, the defaults.
-	case err != nil:
+	path, _, err := platformconfig.Load(getenv, cfg)
+	if err != nil {
 		return nil, err
-	default:
-		if err := decodeConfig(data, cfg); err != nil {
-			return nil, fmt.Errorf("configuration %s: %w", path, err)
-		}
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("configuration %s: %w", path, err)
 	}
 	return cfg, nil
-}
-
-// maxConfigBytes bounds the configuration file: a ConfigMap holds 1 MiB.
-const maxConfigBytes = 1 << 20
-
-func readConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading configuration: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading configuration %s: %w", path, err)
-	}
-	if len(data) > maxConfigBytes {
-		return nil, fmt.Errorf("configuration %s: larger than %d bytes", path, maxConfigBytes)
-	}
-	return data, nil
-}
-
-func decodeConfig(data []byte, cfg *Config) error {
-	js, err := yaml.YAMLToJSONStrict(data)
-	if err != nil {
-		return err
-	}
-	if string(js) == "null" {
-		return nil
-	}
-	return kratix.DecodeStrict(js, cfg, "config")
 }
 
 // validate checks what the stage relies on. Errors name config fields.
