@@ -39,8 +39,8 @@ test: test-root test-kratix
 # The race detector covers the packages that render concurrently.
 test-root:
 	$(GO) test -count=1 -timeout 25m ./...
-	$(GO) test -count=1 -race -timeout 10m ./pkg/render/...
-	$(GO) test -count=1 -race -timeout 15m -run 'TestParallelRenders' ./promises/apiaggregator/
+	CGO_ENABLED=1 $(GO) test -count=1 -race -timeout 10m ./pkg/render/...
+	CGO_ENABLED=1 $(GO) test -count=1 -race -timeout 15m -run 'TestParallelRenders' ./promises/apiaggregator/
 
 # Kratix's own code, in a module of its own: its Kubernetes libraries
 # (controller-runtime v0.20) do not build with the ones Gateway API v1.6 needs.
