@@ -3,8 +3,13 @@ package environment
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"maps"
 	"slices"
 	"strings"
@@ -376,7 +381,7 @@ func TestClusterSecretTemplate(t *testing.T) {
 	secret := map[string]string{ // generated test data, not credentials
 		"certificate-authority": "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n",
 		"client-certificate":    "-----BEGIN CERTIFICATE-----\nCLIENT\n-----END CERTIFICATE-----\n",
-		"client-key":            "-----BEGIN EC PRIVATE KEY-----\nKEY\n-----END EC PRIVATE KEY-----\n",
+		"client-key":            generatedECKey(t),
 		"config":                "apiVersion: v1\nkind: Config\n",
 	}
 	funcs := template.FuncMap{"b64enc": func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }}
@@ -411,4 +416,19 @@ func TestClusterSecretTemplate(t *testing.T) {
 			t.Errorf("%s does not round-trip: %q", key, got)
 		}
 	}
+}
+
+// generatedECKey is a PEM private key made for this test run, so that no key
+// sits in the repository.
+func generatedECKey(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
 }
