@@ -48,11 +48,10 @@ type Resource struct {
 
 // Client is a platform API client. Create it with New or NewServer.
 type Client struct {
-	baseURL   string
-	token     func() (string, error)
-	http      *http.Client
-	localDir  string
-	userAgent string
+	baseURL  string
+	token    func() (string, error)
+	http     *http.Client
+	localDir string
 }
 
 // New returns a client for where the stage runs: the local runner's object
