@@ -6,11 +6,13 @@
 package stagetest
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -178,4 +180,43 @@ func deepCopy(t testing.TB, obj map[string]any) map[string]any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// CompareGolden compares got (files by slash-separated path) with the tree
+// under dir, reporting every file that differs, is missing or is extra. With
+// update it rewrites the tree from got instead; packages pass their own
+// -update flag.
+func CompareGolden(t testing.TB, dir string, got map[string][]byte, update bool) {
+	t.Helper()
+	if update {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		for name, data := range got {
+			file := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	want := ReadTree(t, dir)
+	if len(want) == 0 {
+		t.Fatalf("no golden files in %s; run the test with -update and review them", dir)
+	}
+	for _, name := range slices.Sorted(maps.Keys(got)) {
+		if w, ok := want[name]; !ok {
+			t.Errorf("%s: %s is not in the golden files (run with -update after review)", dir, name)
+		} else if !bytes.Equal(w, got[name]) {
+			t.Errorf("%s: %s differs from the golden file:\n--- got\n%s\n--- want\n%s", dir, name, got[name], w)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		if _, ok := got[name]; !ok {
+			t.Errorf("%s: golden file %s was not produced", dir, name)
+		}
+	}
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"maps"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -56,7 +54,7 @@ func TestGolden(t *testing.T) {
 				first := p.configure(h)
 				checkDocuments(t, first)
 				dir := filepath.Join("testdata", "golden", tc.name, goldenName(h))
-				compareGolden(t, dir, goldenFiles(first))
+				stagetest.CompareGolden(t, dir, goldenFiles(first), *update)
 				for range 2 {
 					again := p.configure(h)
 					if !maps.EqualFunc(first.Files, again.Files, bytes.Equal) || !bytes.Equal(first.StatusYAML, again.StatusYAML) || !bytes.Equal(first.Selectors, again.Selectors) {
@@ -88,43 +86,6 @@ func goldenFiles(out *stagetest.Outcome) map[string][]byte {
 		files["output/"+name] = data
 	}
 	return files
-}
-
-// compareGolden compares files with the tree under dir, or rewrites the
-// tree with -update.
-func compareGolden(t *testing.T, dir string, files map[string][]byte) {
-	t.Helper()
-	if *update {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		for name, data := range files {
-			file := filepath.Join(dir, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(file, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return
-	}
-	want := stagetest.ReadTree(t, dir)
-	if len(want) == 0 {
-		t.Fatalf("no golden files in %s; run go test -run TestGolden -update", dir)
-	}
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		if w, ok := want[name]; !ok {
-			t.Errorf("%s: %s is not in the golden files", dir, name)
-		} else if !bytes.Equal(w, files[name]) {
-			t.Errorf("%s: %s differs from the golden file:\n--- got\n%s\n--- want\n%s", dir, name, files[name], w)
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(want)) {
-		if _, ok := files[name]; !ok {
-			t.Errorf("%s: golden file %s was not produced", dir, name)
-		}
-	}
 }
 
 // TestExamplesAgainstCRDs checks that the example requests are valid for

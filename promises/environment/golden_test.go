@@ -5,9 +5,7 @@ import (
 	"context"
 	"flag"
 	"maps"
-	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/promisekit/promisekit/internal/stagetest"
@@ -39,7 +37,7 @@ func TestGolden(t *testing.T) {
 			}
 			got := maps.Clone(first.Files)
 			got["status.yaml"] = first.StatusYAML
-			checkGolden(t, filepath.Join("testdata", "golden", tc.name), got)
+			stagetest.CompareGolden(t, filepath.Join("testdata", "golden", tc.name), got, *update)
 
 			second := h.Configure(context.Background())
 			if second.Err != nil {
@@ -49,41 +47,6 @@ func TestGolden(t *testing.T) {
 				t.Errorf("re-run changed the output or status:\nfirst status:\n%s\nsecond status:\n%s", first.StatusYAML, second.StatusYAML)
 			}
 		})
-	}
-}
-
-func checkGolden(t *testing.T, dir string, got map[string][]byte) {
-	t.Helper()
-	if *update {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		for name, data := range got {
-			file := filepath.Join(dir, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(file, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return
-	}
-	want := stagetest.ReadTree(t, dir)
-	if len(want) == 0 {
-		t.Fatalf("no golden files in %s; run go test -run TestGolden -update", dir)
-	}
-	for _, name := range slices.Sorted(maps.Keys(want)) {
-		if _, ok := got[name]; !ok {
-			t.Errorf("%s: missing from the output", name)
-		} else if !bytes.Equal(got[name], want[name]) {
-			t.Errorf("%s differs from %s:\n got:\n%s\nwant:\n%s", name, dir, got[name], want[name])
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(got)) {
-		if _, ok := want[name]; !ok {
-			t.Errorf("%s: not in %s (run go test -run TestGolden -update after review)", name, dir)
-		}
 	}
 }
 
