@@ -72,30 +72,10 @@ func (f *awsFixture) harness(t testing.TB, object []byte) *pipeline {
 // inventory is everything in moto's ECR and IAM.
 func (f *awsFixture) inventory(t *testing.T) []string {
 	t.Helper()
-	ctx := context.Background()
-	var out []string
-	repos, err := f.ecr.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{})
+	out, err := motoserver.Inventory(context.Background(), f.ecr, f.iam)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range repos.Repositories {
-		out = append(out, "repository "+aws.ToString(r.RepositoryName))
-	}
-	roles, err := f.iam.ListRoles(ctx, &iam.ListRolesInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range roles.Roles {
-		out = append(out, "role "+aws.ToString(r.RoleName))
-		policies, err := f.iam.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: r.RoleName})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range policies.PolicyNames {
-			out = append(out, "role "+aws.ToString(r.RoleName)+" policy "+p)
-		}
-	}
-	slices.Sort(out)
 	return out
 }
 
@@ -107,7 +87,7 @@ func statusOf(t *testing.T, h *pipeline, key string) any {
 var previewInventory = []string{
 	"repository environments/default-checkout-preview",
 	"role env-default-checkout-preview",
-	"role env-default-checkout-preview policy repository-access",
+	"role env-default-checkout-preview inline policy repository-access",
 }
 
 func TestAPIModeLifecycle(t *testing.T) {

@@ -108,38 +108,10 @@ func desired(owner string) awsinfra.Desired {
 // was duplicated or leaked.
 func (f *fixture) inventory(t *testing.T) []string {
 	t.Helper()
-	ctx := context.Background()
-	var out []string
-	repos, err := f.ecr.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{})
+	out, err := motoserver.Inventory(context.Background(), f.ecr, f.iam)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range repos.Repositories {
-		out = append(out, "repository "+aws.ToString(r.RepositoryName))
-	}
-	roles, err := f.iam.ListRoles(ctx, &iam.ListRolesInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range roles.Roles {
-		name := aws.ToString(r.RoleName)
-		out = append(out, "role "+name)
-		inline, err := f.iam.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: r.RoleName})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range inline.PolicyNames {
-			out = append(out, "role "+name+" inline policy "+p)
-		}
-		attached, err := f.iam.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: r.RoleName})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range attached.AttachedPolicies {
-			out = append(out, "role "+name+" managed policy "+aws.ToString(p.PolicyArn))
-		}
-	}
-	slices.Sort(out)
 	return out
 }
 
