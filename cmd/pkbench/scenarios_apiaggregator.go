@@ -10,6 +10,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/promisekit/promisekit/internal/kratixsim"
+	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
 )
 
@@ -45,7 +47,7 @@ func apiaggregatorScenarios() ([]Scenario, []Batch) {
 			if err != nil {
 				return Invocation{}, err
 			}
-			wf, err := configureWorkflow(filepath.Join(ws.Root, targetPromise))
+			wf, err := kratixsim.ReadWorkflow(filepath.Join(ws.Root, targetPromise), kratix.ActionConfigure)
 			if err != nil {
 				return Invocation{}, err
 			}
@@ -190,7 +192,7 @@ const apiaggregatorBatchSize = 1000
 // With apiOff the stages read no platform API: the cost of reading a
 // thousand siblings is then visible as the difference between the batches.
 func apiaggregatorBatch(ctx context.Context, ws *Workspace, apiOff bool) ([]Invocation, error) {
-	wf, err := configureWorkflow(filepath.Join(ws.Root, targetPromise))
+	wf, err := kratixsim.ReadWorkflow(filepath.Join(ws.Root, targetPromise), kratix.ActionConfigure)
 	if err != nil {
 		return nil, err
 	}

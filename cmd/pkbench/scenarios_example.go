@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/promisekit/promisekit/internal/kratixsim"
 	"github.com/promisekit/promisekit/pkg/kratix"
@@ -29,7 +26,7 @@ func exampleScenarios() ([]Scenario, []Batch) {
 // firstConfigure is the invocation of a request's first configure pipeline
 // as declared in its Promise.
 func firstConfigure(root, promiseFile, requestFile string, env map[string]string) (Invocation, error) {
-	wf, err := configureWorkflow(filepath.Join(root, promiseFile))
+	wf, err := kratixsim.ReadWorkflow(filepath.Join(root, promiseFile), kratix.ActionConfigure)
 	if err != nil {
 		return Invocation{}, err
 	}
@@ -38,41 +35,4 @@ func firstConfigure(root, promiseFile, requestFile string, env map[string]string
 		return Invocation{}, err
 	}
 	return Invocation{Object: obj, Workflow: wf, Env: env}, nil
-}
-
-// configureWorkflow reads a Promise's name, plural and first resource
-// configure pipeline.
-func configureWorkflow(promiseFile string) (kratixsim.Workflow, error) {
-	data, err := os.ReadFile(promiseFile)
-	if err != nil {
-		return kratixsim.Workflow{}, err
-	}
-	var p struct {
-		Metadata struct{ Name string } `json:"metadata"`
-		Spec     struct {
-			API struct {
-				Spec struct {
-					Names struct{ Plural string } `json:"names"`
-				} `json:"spec"`
-			} `json:"api"`
-			Workflows struct {
-				Resource struct {
-					Configure []struct {
-						Metadata struct{ Name string } `json:"metadata"`
-					} `json:"configure"`
-				} `json:"resource"`
-			} `json:"workflows"`
-		} `json:"spec"`
-	}
-	if err := yaml.Unmarshal(data, &p); err != nil {
-		return kratixsim.Workflow{}, fmt.Errorf("%s: %w", promiseFile, err)
-	}
-	if len(p.Spec.Workflows.Resource.Configure) == 0 {
-		return kratixsim.Workflow{}, fmt.Errorf("%s: no resource configure pipeline", promiseFile)
-	}
-	return kratixsim.Workflow{
-		Type: kratix.TypeResource, Action: kratix.ActionConfigure,
-		Promise: p.Metadata.Name, Pipeline: p.Spec.Workflows.Resource.Configure[0].Metadata.Name,
-		Plural: p.Spec.API.Spec.Names.Plural,
-	}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -170,4 +171,47 @@ func WorkDir(destination, namespace, promise, name, pipeline, directory string) 
 	directory = filepath.Clean(cmp.Or(directory, "."))
 	sum := md5.Sum([]byte(directory))
 	return path.Join(destination, "resources", namespace, promise, name, pipeline, hex.EncodeToString(sum[:])[:5])
+}
+
+// ReadWorkflow reads from a Promise file the resource workflow Kratix would
+// run for action: the Promise's name, its CRD's plural, and the name of the
+// workflow's first pipeline.
+func ReadWorkflow(promiseFile, action string) (Workflow, error) {
+	data, err := os.ReadFile(promiseFile)
+	if err != nil {
+		return Workflow{}, err
+	}
+	type pipelines []struct {
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	var p struct {
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+		Spec struct {
+			API struct {
+				Spec struct {
+					Names struct {
+						Plural string `json:"plural"`
+					} `json:"names"`
+				} `json:"spec"`
+			} `json:"api"`
+			Workflows struct {
+				Resource map[string]pipelines `json:"resource"`
+			} `json:"workflows"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(data, &p); err != nil {
+		return Workflow{}, fmt.Errorf("%s: %w", promiseFile, err)
+	}
+	pls := p.Spec.Workflows.Resource[action]
+	if len(pls) == 0 {
+		return Workflow{}, fmt.Errorf("%s: no resource %s pipeline", promiseFile, action)
+	}
+	return Workflow{
+		Type: "resource", Action: action, Promise: p.Metadata.Name,
+		Pipeline: pls[0].Metadata.Name, Plural: p.Spec.API.Spec.Names.Plural,
+	}, nil
 }

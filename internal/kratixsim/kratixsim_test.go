@@ -4,6 +4,8 @@ import (
 	"crypto/md5"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -533,5 +535,34 @@ func TestEnv(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestReadWorkflow(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "promise.yaml")
+	promise := `apiVersion: platform.kratix.io/v1alpha1
+kind: Promise
+metadata: {name: natsuser}
+spec:
+  api: {spec: {names: {plural: natsusers}}}
+  workflows:
+    resource:
+      configure: [{metadata: {name: create}}, {metadata: {name: second}}]
+      delete: [{metadata: {name: remove}}]
+`
+	if err := os.WriteFile(file, []byte(promise), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for action, want := range map[string]Workflow{
+		"configure": {Type: "resource", Action: "configure", Promise: "natsuser", Pipeline: "create", Plural: "natsusers"},
+		"delete":    {Type: "resource", Action: "delete", Promise: "natsuser", Pipeline: "remove", Plural: "natsusers"},
+	} {
+		got, err := ReadWorkflow(file, action)
+		if err != nil || got != want {
+			t.Errorf("ReadWorkflow(%s) = %+v, %v; want %+v", action, got, err, want)
+		}
+	}
+	if _, err := ReadWorkflow(file, "upgrade"); err == nil {
+		t.Error("a workflow the Promise lacks was found")
 	}
 }

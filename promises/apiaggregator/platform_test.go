@@ -135,12 +135,12 @@ func resourceOf(kind string) platformapi.Resource {
 // workflowOf is the configure workflow of kind's Promise, as declared in
 // the Promise file.
 func workflowOf(t testing.TB, kind string) kratixsim.Workflow {
-	p := readPromise(t, kind)
-	return kratixsim.Workflow{
-		Type: kratix.TypeResource, Action: kratix.ActionConfigure,
-		Promise: p.Metadata.Name, Plural: p.Spec.API.Spec.Names.Plural,
-		Pipeline: p.Spec.Workflows.Resource.Configure[0].Metadata.Name,
+	t.Helper()
+	wf, err := kratixsim.ReadWorkflow(promiseFile(kind), kratix.ActionConfigure)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return wf
 }
 
 // promiseFile is the Promise that offers kind.
