@@ -4,18 +4,19 @@
 # ytt). It is the status quo that `make bench` (cmd/pkbench/shell.go) times
 # next to our Go stage (pipelines/apiaggregator); it is not shipped.
 #
-# It renders the same ytt templates the Go stage embeds, with the same data
-# values, as the Go stage does when the platform API is off (platformAPI:
-# off): the Gateway is the aggregator's, in the aggregator's namespace, and
-# prefixes are not checked against other teams'. Like most scripts, it
-# checks next to nothing: no field is validated beyond what ytt's schema
-# refuses, and a target with more than 16 paths (one HTTPRoute's limit) is
-# refused rather than split over several routes.
+# It renders the ytt templates in bench/shell/templates, which give the
+# documents the Go stage builds (promises/apiaggregator tests that they do),
+# and works as the Go stage does when the platform API is off
+# (platformAPI: off): the Gateway is the aggregator's, in the aggregator's
+# namespace, and prefixes are not checked against other teams'. Like most
+# scripts, it checks next to nothing: no field is validated beyond what
+# ytt's schema refuses, and a target with more than 16 paths (one
+# HTTPRoute's limit) is refused rather than split over several routes.
 #
 # Environment, besides Kratix's own:
 #   YQ, YTT          the CLIs (default: found on PATH)
-#   TEMPLATES_DIR    the Go stage's template directory
-#                    (promises/apiaggregator/templates; default /templates)
+#   TEMPLATES_DIR    the ytt templates (bench/shell/templates; default
+#                    /templates)
 #   IMPLEMENTATION   the gateway implementation whose request-body policy
 #                    to render (default envoy-gateway)
 set -euo pipefail

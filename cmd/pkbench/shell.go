@@ -62,8 +62,8 @@ func comparisons() []Comparison {
 		Script: "bench/shell/apiaggregatortarget.sh",
 		Prepare: func(ctx context.Context, ws *Workspace) (Invocation, map[string]string, error) {
 			// The platform API off: the Go stage then reads nothing
-			// outside, as the script reads nothing, and both render the
-			// same templates with the same values.
+			// outside, as the script reads nothing, and both write the
+			// same documents.
 			config := filepath.Join(ws.Dir, "apiaggregator.yaml")
 			if err := os.WriteFile(config, []byte("platformAPI: \"off\"\n"), 0o644); err != nil {
 				return Invocation{}, nil, err
@@ -73,7 +73,7 @@ func comparisons() []Comparison {
 			if err != nil {
 				return Invocation{}, nil, err
 			}
-			return inv, map[string]string{"TEMPLATES_DIR": filepath.Join(ws.Root, "promises/apiaggregator/templates")}, nil
+			return inv, map[string]string{"TEMPLATES_DIR": filepath.Join(ws.Root, "bench/shell/templates")}, nil
 		},
 	}, {
 		Name:   "natsuser steady-state re-run, shell (bash + yq + kubeseal) vs Go",

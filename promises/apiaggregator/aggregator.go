@@ -132,17 +132,15 @@ func configureAggregator(_ context.Context, req *kratix.Request) (*kratix.Result
 		return nil, err
 	}
 	if spec.MaxRequestBodySize != "" {
-		policy, err := renderBodySizePolicy(cfg.Implementation, policyValues{
-			Name:      name,
-			Namespace: parent.Namespace,
-			Labels:    labels,
-			Targets:   []policyTarget{{Kind: parent.Kind, Name: parent.Name}},
-			Limit:     spec.MaxRequestBodySize,
-		})
+		meta := objectMeta{Name: name, Namespace: parent.Namespace, Labels: labels}
+		targets := []policyTarget{{Group: gatewayGroup, Kind: parent.Kind, Name: parent.Name}}
+		policy, err := newBodySizePolicy(cfg.Implementation, meta, targets, spec.MaxRequestBodySize)
 		if err != nil {
 			return nil, err
 		}
-		docs = append(docs, policy...)
+		if docs, err = appendJSON(docs, policy); err != nil {
+			return nil, err
+		}
 	}
 
 	res := &kratix.Result{}

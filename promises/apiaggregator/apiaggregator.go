@@ -17,9 +17,11 @@
 // failed run reports is what the gateway would do.
 //
 // Both kinds are served by one binary: the stage dispatches on the input
-// object's kind. Manifests are rendered with ytt from templates embedded in
-// the binary; request-body limits are rendered by a template per gateway
-// implementation, so the route templates know nothing about implementations.
+// object's kind. The aggregator's Gateway is rendered with ytt from
+// templates embedded in the binary; a target's documents are built from Go
+// structs, for speed (see manifests.go). A request-body limit is a separate
+// policy per gateway implementation, so routes know nothing about
+// implementations.
 package apiaggregator
 
 import (

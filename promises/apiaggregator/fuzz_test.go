@@ -34,20 +34,22 @@ func FuzzTargetRequest(f *testing.F) {
 			return
 		}
 		me := claimant{Namespace: "team", Name: obj.Metadata.Name}
-		v := spec.routes(me, parentRef{Kind: "Gateway", Namespace: "gateways", Name: spec.AggregatorRef.Name, SectionName: listenerHTTPS})
+		routes := spec.routes(me, parentRef{Kind: "Gateway", Namespace: "gateways", Name: spec.AggregatorRef.Name, SectionName: listenerHTTPS})
 		seen := map[string]bool{}
-		for _, r := range v.Routes {
-			if !isDNSSubdomain(r.Name) {
-				t.Errorf("route name %q is not a DNS subdomain", r.Name)
+		for _, r := range routes {
+			name, rules := r.Metadata.Name, r.Spec.Rules
+			if !isDNSSubdomain(name) {
+				t.Errorf("route name %q is not a DNS subdomain", name)
 			}
-			if len(r.Rules) == 0 || len(r.Rules) > maxRulesPerRoute {
-				t.Errorf("route %s has %d rules", r.Name, len(r.Rules))
+			if len(rules) == 0 || len(rules) > maxRulesPerRoute {
+				t.Errorf("route %s has %d rules", name, len(rules))
 			}
-			for _, rule := range r.Rules {
-				if seen[rule.Prefix] {
-					t.Errorf("prefix %q laid out twice", rule.Prefix)
+			for _, rule := range rules {
+				prefix := rule.Matches[0].Path.Value
+				if seen[prefix] {
+					t.Errorf("prefix %q laid out twice", prefix)
 				}
-				seen[rule.Prefix] = true
+				seen[prefix] = true
 			}
 		}
 		if len(seen) != len(spec.Paths) {

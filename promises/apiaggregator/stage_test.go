@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -275,48 +276,63 @@ func TestWrongKind(t *testing.T) {
 	}
 }
 
-// TestParallelRenders renders every example many times at once (run it
-// with -race): ytt's package-level state is serialised by pkg/render, and
-// every concurrent result must equal the sequential one.
+// TestParallelRenders runs every example's stage many times at once (run
+// it with -race): ytt's package-level state, which the aggregator's render
+// uses, is serialised by pkg/render, and every concurrent result must equal
+// the sequential one.
 func TestParallelRenders(t *testing.T) {
 	p := newPlatform(t, string(readFile(t, "testdata/config-envoy-gateway.yaml")))
-	p.configure(p.request(readFile(t, "examples/portal.yaml")))
-	files := []string{"examples/orders.yaml", "examples/legacy-orders.yaml", "examples/invoices.yaml"}
+	kinds := map[string]string{
+		"examples/portal.yaml":        KindAggregator,
+		"examples/orders.yaml":        KindTarget,
+		"examples/legacy-orders.yaml": KindTarget,
+		"examples/invoices.yaml":      KindTarget,
+	}
+	files := slices.Sorted(maps.Keys(kinds))
+	// The aggregator first, then every target stored before any is
+	// configured, so that each sees all the others as the parallel runs do.
+	want := map[string]*stagetest.Outcome{}
+	want["examples/portal.yaml"] = p.configure(p.request(readFile(t, "examples/portal.yaml")))
 	harnesses := map[string]*stagetest.Harness{}
 	for _, f := range files {
-		harnesses[f] = p.request(readFile(t, f))
+		if kinds[f] == KindTarget {
+			harnesses[f] = p.request(readFile(t, f))
+		}
 	}
-	want := map[string]*stagetest.Outcome{}
-	for _, f := range files {
-		want[f] = p.configure(harnesses[f])
+	for f, h := range harnesses {
+		want[f] = p.configure(h)
 	}
-	for i := range 8 {
+	for i := range 12 {
 		f := files[i%len(files)]
 		t.Run(fmt.Sprintf("%d-%s", i, filepath.Base(f)), func(t *testing.T) {
 			t.Parallel()
-			h := stagetest.New(t, "apiaggregator", Workflows(p.connect), workflowOf(t, KindTarget), readFile(t, f))
-			h.Object = deepCopyObject(t, p, f)
+			h := stagetest.New(t, "apiaggregator", Workflows(p.connect), workflowOf(t, kinds[f]), readFile(t, f))
+			h.Object = deepCopyObject(t, p, f, kinds[f])
 			h.Env = p.env
 			out := h.Configure(context.Background())
 			if out.Err != nil {
 				t.Fatal(out.Err)
 			}
 			if !maps.EqualFunc(out.Files, want[f].Files, bytes.Equal) || !bytes.Equal(out.StatusYAML, want[f].StatusYAML) {
-				t.Error("a concurrent render differs from the sequential one")
+				t.Error("a concurrent run differs from the sequential one")
 			}
 		})
 	}
 }
 
 // deepCopyObject returns the object the platform holds for an example file.
-func deepCopyObject(t *testing.T, p *testPlatform, file string) map[string]any {
+func deepCopyObject(t *testing.T, p *testPlatform, file, kind string) map[string]any {
 	t.Helper()
 	var obj map[string]any
 	if err := yaml.Unmarshal(readFile(t, file), &obj); err != nil {
 		t.Fatal(err)
 	}
 	meta := obj["metadata"].(map[string]any)
-	objs, err := p.api.Client().List(context.Background(), targetsAPI, meta["namespace"].(string))
+	api := targetsAPI
+	if kind == KindAggregator {
+		api = aggregatorsAPI
+	}
+	objs, err := p.api.Client().List(context.Background(), api, meta["namespace"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,31 +113,31 @@ func configureTarget(ctx context.Context, req *kratix.Request, connect Connect) 
 		conflictCheck = fmt.Sprintf("checked against %d other targets of %s", len(siblings), ref)
 	}
 
-	values := spec.routes(me, agg.Parent)
-	docs, err := renderSet(templateRoutes, values)
+	routes := spec.routes(me, agg.Parent)
+	docs, err := appendJSON(nil, routes...)
 	if err != nil {
 		return nil, err
 	}
-	routeNames := make([]string, len(values.Routes))
-	for i, r := range values.Routes {
-		routeNames[i] = r.Name
+	if grant := spec.referenceGrant(me, agg.Parent); grant != nil {
+		if docs, err = appendJSON(docs, grant); err != nil {
+			return nil, err
+		}
+	}
+	routeNames := make([]string, len(routes))
+	targets := make([]policyTarget, len(routes))
+	for i, r := range routes {
+		routeNames[i] = r.Metadata.Name
+		targets[i] = policyTarget{Group: gatewayGroup, Kind: httpRouteKind, Name: r.Metadata.Name}
 	}
 	if spec.MaxRequestBodySize != "" {
-		targets := make([]policyTarget, len(routeNames))
-		for i, n := range routeNames {
-			targets[i] = policyTarget{Kind: "HTTPRoute", Name: n}
-		}
-		policy, err := renderBodySizePolicy(agg.Implementation, policyValues{
-			Name:      me.Name,
-			Namespace: me.Namespace,
-			Labels:    values.Labels,
-			Targets:   targets,
-			Limit:     spec.MaxRequestBodySize,
-		})
+		meta := objectMeta{Name: me.Name, Namespace: me.Namespace, Labels: targetLabels(me, agg.Parent)}
+		policy, err := newBodySizePolicy(agg.Implementation, meta, targets, spec.MaxRequestBodySize)
 		if err != nil {
 			return nil, err
 		}
-		docs = append(docs, policy...)
+		if docs, err = appendJSON(docs, policy); err != nil {
+			return nil, err
+		}
 	}
 
 	res := &kratix.Result{}
@@ -272,49 +272,77 @@ func (s *targetSpec) validate(name string) error {
 	return errs.Err()
 }
 
-// routes computes the routes' data values: the prefixes in the team's order,
-// sixteen rules to a route. The first route is named after the target, the
-// others "<target>.2", "<target>.3", …: target names are DNS labels, so no
-// other target's route can have a dotted name, and the first route keeps
-// its name when a target grows past sixteen paths.
-func (s *targetSpec) routes(me claimant, parent parentRef) routesValues {
-	v := routesValues{
-		Namespace: me.Namespace,
-		Labels:    map[string]string{labelAggregator: parent.Name, labelTarget: me.Name},
-		Parent:    parent,
-		Backend:   backendValues{Name: s.Service.Name, Port: s.Service.Port},
-	}
+// routes lays out the prefixes in the team's order, sixteen rules to an
+// HTTPRoute. The first route is named after the target, the others
+// "<target>.2", "<target>.3", …: target names are DNS labels, so no other
+// target's route can have a dotted name, and the first route keeps its name
+// when a target grows past sixteen paths.
+func (s *targetSpec) routes(me claimant, parent parentRef) []httpRoute {
+	backend := backendRef{Kind: serviceKind, Name: s.Service.Name, Port: s.Service.Port}
 	if ns := s.serviceNamespace(me.Namespace); ns != me.Namespace {
-		v.Backend.Namespace = &ns
-		v.ReferenceGrant = &referenceGrantValues{
-			Name:          me.Namespace + "." + me.Name,
-			Namespace:     ns,
-			FromNamespace: me.Namespace,
-			ServiceName:   s.Service.Name,
-		}
+		backend.Namespace = ns
 	}
+	var timeouts *routeTimeouts
 	if t := s.Timeouts; t != nil && (t.Request != "" || t.BackendRequest != "") {
-		v.Timeouts = &timeoutValues{Request: optional(t.Request), BackendRequest: optional(t.BackendRequest)}
+		timeouts = t
 	}
+	parents := []parentReference{{Group: gatewayGroup, Kind: parent.Kind, Namespace: parent.Namespace, Name: parent.Name, SectionName: parent.SectionName}}
+	labels := targetLabels(me, parent)
+
+	var routes []httpRoute
 	for i, p := range s.Paths {
 		if i%maxRulesPerRoute == 0 {
 			name := me.Name
 			if n := i/maxRulesPerRoute + 1; n > 1 {
 				name = fmt.Sprintf("%s.%d", me.Name, n)
 			}
-			v.Routes = append(v.Routes, routeValues{Name: name})
+			routes = append(routes, httpRoute{
+				APIVersion: httpRouteAPI,
+				Kind:       httpRouteKind,
+				Metadata:   objectMeta{Name: name, Namespace: me.Namespace, Labels: labels},
+				Spec:       httpRouteSpec{ParentRefs: parents},
+			})
 		}
-		last := &v.Routes[len(v.Routes)-1]
-		last.Rules = append(last.Rules, ruleValues{Prefix: p.Prefix, Rewrite: optional(p.Rewrite)})
+		rule := httpRouteRule{
+			Matches:     []httpRouteMatch{{Path: pathMatch{Type: "PathPrefix", Value: p.Prefix}}},
+			BackendRefs: []backendRef{backend},
+			Timeouts:    timeouts,
+		}
+		if p.Rewrite != "" {
+			rule.Filters = []httpRouteFilter{{
+				Type:       "URLRewrite",
+				URLRewrite: urlRewrite{Path: pathModifier{Type: "ReplacePrefixMatch", ReplacePrefixMatch: p.Rewrite}},
+			}}
+		}
+		last := &routes[len(routes)-1].Spec
+		last.Rules = append(last.Rules, rule)
 	}
-	return v
+	return routes
 }
 
-func optional(s string) *string {
-	if s == "" {
+// referenceGrant lets the target's routes reach a Service in another
+// namespace; it is nil when the Service is in the target's own.
+func (s *targetSpec) referenceGrant(me claimant, parent parentRef) *referenceGrant {
+	ns := s.serviceNamespace(me.Namespace)
+	if ns == me.Namespace {
 		return nil
 	}
-	return &s
+	return &referenceGrant{
+		APIVersion: grantAPI,
+		Kind:       grantKind,
+		// Named after the target's namespace too: one Service namespace
+		// holds grants for targets of many namespaces.
+		Metadata: objectMeta{Name: me.Namespace + "." + me.Name, Namespace: ns, Labels: targetLabels(me, parent)},
+		Spec: referenceGrantSpec{
+			From: []grantFrom{{Group: gatewayGroup, Kind: httpRouteKind, Namespace: me.Namespace}},
+			To:   []grantTo{{Kind: serviceKind, Name: s.Service.Name}},
+		},
+	}
+}
+
+// targetLabels are the labels of everything a target's stage writes.
+func targetLabels(me claimant, parent parentRef) map[string]string {
+	return map[string]string{labelAggregator: parent.Name, labelTarget: me.Name}
 }
 
 func plural(n int, one, many string) string {
