@@ -8,11 +8,14 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# Every command under pipelines/$PIPELINE ships: the stage as /stage, and
+# any it starts (environment's environment-aws) beside it.
 RUN test -n "$PIPELINE" && test -d "pipelines/$PIPELINE" && \
     go build -trimpath -ldflags "-s -w -X github.com/promisekit/promisekit/pkg/kratix.Version=${VERSION}" \
-      -o /out/stage "./pipelines/${PIPELINE}"
+      -o /out/ "./pipelines/${PIPELINE}/..." && \
+    mv "/out/${PIPELINE}" /out/stage
 
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/stage /stage
+COPY --from=build /out/ /
 USER 65532:65532
 ENTRYPOINT ["/stage"]

@@ -25,9 +25,12 @@ build: $(addprefix bin/,$(PIPELINES)) tools
 
 tools: $(addprefix bin/,$(TOOLS)) bin/example
 
+# A pipeline's directory may hold more commands below it (environment's
+# environment-aws): they ship in the same image, and build into bin/ too.
 bin/%: FORCE
-	@if [ -d pipelines/$* ]; then src=./pipelines/$*; elif [ -d cmd/$* ]; then src=./cmd/$*; else echo "no source for $*" >&2; exit 1; fi; \
-	$(GO) build $(GOFLAGS_BUILD) -o $@ $$src
+	@if [ -d pipelines/$* ]; then $(GO) build $(GOFLAGS_BUILD) -o bin/ ./pipelines/$*/...; \
+	elif [ -d cmd/$* ]; then $(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/$*; \
+	else echo "no source for $*" >&2; exit 1; fi
 
 bin/example: FORCE
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./test/example/cmd/example

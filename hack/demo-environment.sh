@@ -44,7 +44,7 @@ if ! command -v moto_server >/dev/null; then
 fi
 
 echo
-echo "-- api mode: the lifecycle stage calls AWS (here moto_server on 127.0.0.1)"
+echo "-- api mode: the stage (environment-aws) calls AWS (here moto_server on 127.0.0.1)"
 log="$out/moto.log"
 # In a session of its own, so that stopping its process group also stops
 # the Python process behind pyenv's wrapper script.

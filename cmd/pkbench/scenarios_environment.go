@@ -16,18 +16,17 @@ import (
 	"github.com/promisekit/promisekit/internal/motoserver"
 )
 
-// environmentScenarios time the environment promise. Its configure
-// pipeline runs two binaries in one Pod: environment writes the manifests
-// (timed against the floor in ack mode, the budget: 3x, 40 MiB), and
-// environment-lifecycle talks to AWS and the platform API (timed for the
-// record in ack mode, where it only checks the lifetime; and as a batch of
-// scheduled re-runs in api mode against moto, counting the AWS calls each
-// environment makes: the target is reads only).
+// environmentScenarios time the environment promise's one-stage configure
+// pipeline: in ack mode against the floor (the budget: 3x, 40 MiB),
+// and as a batch of scheduled re-runs in api mode against moto, counting
+// the AWS calls each environment makes (the target is reads only). In api
+// mode the environment binary hands over to environment-aws, and the
+// batch's figures include that.
 func environmentScenarios() ([]Scenario, []Batch) {
-	ack := func(name, binary, request string, budget float64) Scenario {
+	ack := func(name, request string) Scenario {
 		return Scenario{
 			Name:   name,
-			Binary: binary,
+			Binary: "environment",
 			Prepare: func(ctx context.Context, ws *Workspace) (Invocation, error) {
 				inv, err := environmentInvocation(ws, request, "env-bench", map[string]string{
 					"PROMISEKIT_CONFIG": filepath.Join(ws.Root, "promises/environment/examples/platform/ack.yaml"),
@@ -35,17 +34,17 @@ func environmentScenarios() ([]Scenario, []Batch) {
 				if err != nil {
 					return Invocation{}, err
 				}
-				return ws.Converge(ctx, "environment-lifecycle", inv, 1)
+				return ws.Converge(ctx, "environment", inv, 1)
 			},
-			Budget:    budget,
+			Budget:    3,
 			MaxRSSMiB: 40,
 		}
 	}
 	// The batch's proxy, set by Prepare and read by Counters.
 	var proxy *awscalls.Proxy
 	batch := Batch{
-		Name:   "environment-lifecycle api-mode re-reconcile against moto",
-		Binary: "environment-lifecycle",
+		Name:   "environment api-mode re-reconcile against moto",
+		Binary: "environment",
 		Prepare: func(ctx context.Context, ws *Workspace) ([]Invocation, error) {
 			env, p, err := startMoto(ctx, ws)
 			if err != nil {
@@ -72,9 +71,8 @@ func environmentScenarios() ([]Scenario, []Batch) {
 		},
 	}
 	return []Scenario{
-		ack("environment configure, ack mode, vcluster (steady state)", "environment", "promises/environment/examples/development.yaml", 3),
-		ack("environment configure, ack mode, namespace (steady state)", "environment", "promises/environment/examples/preview.yaml", 3),
-		ack("environment-lifecycle configure, ack mode (lifetime check only)", "environment-lifecycle", "promises/environment/examples/development.yaml", 0),
+		ack("environment configure, ack mode, vcluster (steady state)", "promises/environment/examples/development.yaml"),
+		ack("environment configure, ack mode, namespace (steady state)", "promises/environment/examples/preview.yaml"),
 	}, []Batch{batch}
 }
 
@@ -142,7 +140,7 @@ func startMoto(ctx context.Context, ws *Workspace) (map[string]string, *awscalls
 }
 
 // convergeMany brings n invocations to steady state, a few at a time (moto
-// serves requests concurrently): one lifecycle run each creates the AWS
+// serves requests concurrently): one run each creates the AWS
 // resources and the status the re-runs start from.
 func convergeMany(ctx context.Context, ws *Workspace, n int, invocation func(i int) (Invocation, error)) ([]Invocation, error) {
 	out := make([]Invocation, n)
@@ -154,7 +152,7 @@ func convergeMany(ctx context.Context, ws *Workspace, n int, invocation func(i i
 			for i := range next {
 				inv, err := invocation(i + 1)
 				if err == nil {
-					inv, err = ws.Converge(ctx, "environment-lifecycle", inv, 1)
+					inv, err = ws.Converge(ctx, "environment", inv, 1)
 				}
 				out[i], errs[i] = inv, err
 			}

@@ -33,16 +33,7 @@ spec: {type: preview, teamGroup: team-a, ttl: 2w}
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = []string{
-		"KRATIX_WORKFLOW_ACTION=configure", "KRATIX_WORKFLOW_TYPE=resource",
-		"KRATIX_PROMISE_NAME=environment", "KRATIX_PIPELINE_NAME=configure",
-		"KRATIX_OBJECT_KIND=Environment", "KRATIX_OBJECT_GROUP=platform.promisekit.dev", "KRATIX_OBJECT_VERSION=v1alpha1",
-		"KRATIX_OBJECT_NAME=dev", "KRATIX_OBJECT_NAMESPACE=default", "KRATIX_CRD_PLURAL=environments",
-		"KRATIX_INPUT_FILE=" + input,
-		"KRATIX_OUTPUT_DIR=" + filepath.Join(dir, "output"),
-		"KRATIX_METADATA_DIR=" + filepath.Join(dir, "metadata"),
-		"PROMISEKIT_CONFIG=" + filepath.Join(dir, "absent.yaml"),
-	}
+	cmd.Env = kratixEnv(dir, "dev")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -61,11 +52,10 @@ spec: {type: preview, teamGroup: team-a, ttl: 2w}
 	}
 }
 
-// TestImportGraph keeps the manifest stage lean: no client-go or
-// apiextensions (test-only), no k8s.io/api, whose initialisation alone
-// costs more than a run (manifests are local types instead), and nothing
-// that talks to the outside (the AWS SDK, net/http), which is the
-// lifecycle stage's.
+// TestImportGraph keeps the binary lean: no client-go or apiextensions
+// (test-only), no k8s.io/api, whose initialisation alone costs more than a
+// run (manifests are local types instead), and nothing that talks to the
+// outside (the AWS SDK, net/http), which is environment-aws's.
 func TestImportGraph(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {
@@ -78,4 +68,93 @@ func TestImportGraph(t *testing.T) {
 			}
 		}
 	}
+}
+
+// kratixEnv is what Kratix gives the configure container for the request
+// default/name, with its directories below dir and no configuration file.
+func kratixEnv(dir, name string) []string {
+	return []string{
+		"KRATIX_WORKFLOW_ACTION=configure", "KRATIX_WORKFLOW_TYPE=resource",
+		"KRATIX_PROMISE_NAME=environment", "KRATIX_PIPELINE_NAME=configure",
+		"KRATIX_OBJECT_KIND=Environment", "KRATIX_OBJECT_GROUP=platform.promisekit.dev", "KRATIX_OBJECT_VERSION=v1alpha1",
+		"KRATIX_OBJECT_NAME=" + name, "KRATIX_OBJECT_NAMESPACE=default", "KRATIX_CRD_PLURAL=environments",
+		"KRATIX_INPUT_FILE=" + filepath.Join(dir, "input", "object.yaml"),
+		"KRATIX_OUTPUT_DIR=" + filepath.Join(dir, "output"),
+		"KRATIX_METADATA_DIR=" + filepath.Join(dir, "metadata"),
+		"PROMISEKIT_CONFIG=" + filepath.Join(dir, "absent.yaml"),
+	}
+}
+
+// TestHandOverToEnvironmentAWS runs the built binaries: an expired request
+// needs the platform API, so environment starts environment-aws, which
+// deletes the request (here the local runner's copy); without
+// environment-aws beside it, environment fails with one line and writes
+// nothing.
+func TestHandOverToEnvironmentAWS(t *testing.T) {
+	bins := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", bins+"/", "./...").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	request := `apiVersion: platform.promisekit.dev/v1alpha1
+kind: Environment
+metadata: {name: old, namespace: default, uid: u-1, creationTimestamp: "2026-10-01T09:00:00Z"}
+spec: {type: preview, teamGroup: team-a, ttl: 1d}
+`
+	run := func(t *testing.T, bin string) (dir, api string, stderr *bytes.Buffer, err error) {
+		dir, api = t.TempDir(), t.TempDir()
+		stored := filepath.Join(api, "platform.promisekit.dev", "environments", "default", "old.yaml")
+		for file, data := range map[string]string{filepath.Join(dir, "input", "object.yaml"): request, stored: request} {
+			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command(bin)
+		cmd.Env = append(kratixEnv(dir, "old"), "PROMISEKIT_LOCAL_API="+api, "PROMISEKIT_NOW=2026-11-23T00:00:00Z")
+		stderr = &bytes.Buffer{}
+		cmd.Stderr = stderr
+		return dir, stored, stderr, cmd.Run()
+	}
+
+	t.Run("handed over", func(t *testing.T) {
+		dir, stored, stderr, err := run(t, filepath.Join(bins, "environment"))
+		if err != nil {
+			t.Fatalf("%v: %s", err, stderr)
+		}
+		if _, err := os.Stat(stored); !os.IsNotExist(err) {
+			t.Errorf("the expired request is still stored (%v)", err)
+		}
+		status, _ := os.ReadFile(filepath.Join(dir, "metadata", "status.yaml"))
+		if !strings.Contains(string(status), "this request has been deleted") {
+			t.Errorf("status.yaml:\n%s", status)
+		}
+	})
+	t.Run("environment-aws missing", func(t *testing.T) {
+		alone := filepath.Join(t.TempDir(), "environment")
+		data, err := os.ReadFile(filepath.Join(bins, "environment"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(alone, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dir, stored, stderr, err := run(t, alone)
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Fatalf("exit: %v, want status 1", err)
+		}
+		if lines := strings.Count(stderr.String(), "\n"); lines != 1 || !strings.Contains(stderr.String(), "built without an HTTP client") {
+			t.Errorf("stderr %q, want one line saying what is missing", stderr)
+		}
+		if _, err := os.Stat(stored); err != nil {
+			t.Errorf("the request is gone: %v", err)
+		}
+		for _, d := range []string{"output", "metadata"} {
+			if entries, _ := os.ReadDir(filepath.Join(dir, d)); len(entries) > 0 {
+				t.Errorf("%s holds %d entries after a failed run", d, len(entries))
+			}
+		}
+	})
 }

@@ -190,8 +190,7 @@ func TestAPIModeConvergesAfterCrash(t *testing.T) {
 	if line := kratix.OneLine(crashed.Err); !strings.HasPrefix(line, `creating IAM role "env-default-checkout-preview"`) {
 		t.Errorf("error %q does not say what failed", line)
 	}
-	// The manifest stage had written its files into the Pod; a failed
-	// pipeline reaches neither the state store nor the status.
+	// A failed run reaches neither the state store nor the status.
 	if after, _ := yaml.Marshal(h.Object); !bytes.Equal(before, after) {
 		t.Error("the failed run changed the object's status")
 	}

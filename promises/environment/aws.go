@@ -17,7 +17,7 @@ type awsRecord struct {
 	RepositoryName string             `json:"repositoryName"`
 	RoleName       string             `json:"roleName"`
 	PodIdentity    *podIdentityRecord `json:"podIdentity,omitempty"`
-	// Ensured is set once the lifecycle stage has created or adopted the
+	// Ensured is set once the stage has created or adopted the
 	// resources in api mode: later runs describe them first instead of
 	// creating them first.
 	Ensured bool `json:"ensured,omitempty"`
@@ -114,7 +114,7 @@ func desiredAWS(cfg *Config, owner string, rec awsRecord) awsinfra.Desired {
 // ensured are described first; otherwise created first, so that an
 // interrupted first run is adopted by AWS's "already exists".
 func (p *plan) ensureAWS(ctx context.Context, o Outside) (*awsinfra.Result, error) {
-	client, err := o.NewAWS(ctx, p.aws.record.Region, p.req.Getenv)
+	client, err := o.newAWS(ctx, p.aws.record.Region, p.req.Getenv)
 	if err != nil {
 		return nil, err
 	}

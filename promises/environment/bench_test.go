@@ -5,16 +5,15 @@ import (
 	"testing"
 )
 
-// BenchmarkConfigureManifests is one steady-state run of the manifest
-// stage in ack mode, in-process, for a vcluster environment (the most
-// documents). It reports the documents written per run.
-func BenchmarkConfigureManifests(b *testing.B) {
+// BenchmarkConfigureACK is one steady-state run of the stage in ack mode,
+// in-process, for a vcluster environment (the most documents). It reports
+// the documents written per run.
+func BenchmarkConfigureACK(b *testing.B) {
 	h := newPipeline(b, request(b, "examples/development.yaml", nil), "examples/platform/ack.yaml", nil)
-	h.Stage, h.Workflows = "environment", h.manifests
 	ctx := context.Background()
 	var files int
 	for b.Loop() {
-		o := h.Harness.Configure(ctx)
+		o := h.Configure(ctx)
 		if o.Err != nil {
 			b.Fatal(o.Err)
 		}

@@ -3,7 +3,7 @@ package environment
 // defaultConfig is what a platform gets without a configuration file. It
 // is safe: no AWS (mode none), and quotas that forbid load balancers and
 // node ports. It is Go rather than embedded YAML because decoding YAML on
-// every run would cost more than the rest of the manifest stage.
+// every run would cost more than the rest of an ack-mode run.
 //
 // A platform's file is decoded over it (see LoadConfig): a type or quota
 // profile the file names replaces the default of that name whole, and any

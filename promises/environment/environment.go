@@ -6,16 +6,17 @@
 // (isolation, quota profile, chart values, lifetime) is the platform's
 // choice, in the promise's configuration (see Config).
 //
-// The configure pipeline runs two stages in one Pod, both deciding the same
-// plan from the request, the configuration and the status:
+// Each workflow is one stage. Configure decides a plan from the request,
+// the configuration and the status, creates or repairs the AWS resources in
+// api mode, deletes the request once its lifetime is over, and writes the
+// manifests and the status. Delete removes what api mode made in AWS.
 //
-//   - the manifest stage (Workflows, binary environment) writes the
-//     environment's manifests; it calls nothing outside, so its binary
-//     carries neither the AWS SDK nor an HTTP client;
-//   - the lifecycle stage (LifecycleWorkflows, binary environment-lifecycle)
-//     creates or repairs the AWS resources in api mode, deletes the request
-//     once its lifetime is over, and writes the final status. Its delete
-//     workflow deletes the AWS resources.
+// The stage reaches outside systems through Outside, so that it can be
+// built without them: pipelines/environment is that lean binary, enough for
+// every run in ack mode but the one that deletes an expired request. When a
+// run needs AWS or the platform API, it hands over to
+// pipelines/environment/environment-aws, the same stage with the AWS SDK
+// and an HTTP client (package outside), shipped in the same image.
 package environment
 
 import (
@@ -35,35 +36,59 @@ const (
 	IsolationVCluster  = "vcluster"
 )
 
-// Workflows are the manifest stage's.
-func Workflows() kratix.Workflows {
-	return kratix.Workflows{ResourceConfigure: configureManifests}
+// Workflows are the stage's, reaching outside systems through o.
+func Workflows(o Outside) kratix.Workflows {
+	return kratix.Workflows{ResourceConfigure: o.configure, ResourceDelete: o.delete}
 }
 
 // AWS creates, repairs and deletes an environment's AWS resources
 // (package awsinfra/awsapi). It is an interface so that the AWS SDK stays
-// out of the manifest stage's binary.
+// out of the binary that serves ack mode and AWS mode none.
 type AWS interface {
 	Ensure(ctx context.Context, d awsinfra.Desired, known awsinfra.Known, dryRun bool) (*awsinfra.Result, error)
 	Delete(ctx context.Context, d awsinfra.Desired, dryRun bool) (*awsinfra.Result, error)
 }
 
-// Outside is how the lifecycle stage reaches systems beyond the state
-// store; package lifecycle provides the real ones.
+// Outside is how the stage reaches systems beyond the state store;
+// package outside provides the real ones.
 type Outside struct {
-	// NewAWS returns a client for region, configured from getenv.
+	// NewAWS returns a client for region, configured from getenv; nil
+	// in a binary built without the AWS SDK.
 	NewAWS func(ctx context.Context, region string, getenv func(string) string) (AWS, error)
 	// DeleteRequest deletes the request of req from the platform API,
-	// with its UID as precondition.
+	// with its UID as precondition; nil in a binary built without an
+	// HTTP client.
 	DeleteRequest func(ctx context.Context, req *kratix.Request) error
+	// HandOver replaces the process with a binary that has what this one
+	// lacks, to run the same stage from the start; it returns only on
+	// failure. It is called before anything is written or changed. Nil
+	// makes a missing client an error.
+	HandOver func() error
 }
 
-// LifecycleWorkflows are the lifecycle stage's.
-func LifecycleWorkflows(o Outside) kratix.Workflows {
-	return kratix.Workflows{ResourceConfigure: o.configure, ResourceDelete: o.delete}
+// newAWS returns an AWS client for region.
+func (o Outside) newAWS(ctx context.Context, region string, getenv func(string) string) (AWS, error) {
+	if o.NewAWS == nil {
+		return nil, o.handOver("the AWS SDK")
+	}
+	return o.NewAWS(ctx, region, getenv)
 }
 
-// record is what the stages remember between runs, in status.environment.
+func (o Outside) deleteRequest(ctx context.Context, req *kratix.Request) error {
+	if o.DeleteRequest == nil {
+		return o.handOver("an HTTP client")
+	}
+	return o.DeleteRequest(ctx, req)
+}
+
+func (o Outside) handOver(missing string) error {
+	if o.HandOver == nil {
+		return fmt.Errorf("this binary is built without %s", missing)
+	}
+	return fmt.Errorf("this binary is built without %s, and starting the one with it failed: %w", missing, o.HandOver())
+}
+
+// record is what the stage remembers between runs, in status.environment.
 type record struct {
 	// Namespace is the host namespace, fixed at the first run.
 	Namespace string `json:"namespace"`
@@ -77,7 +102,7 @@ type record struct {
 var stateCodec = state.Codec[record]{Key: "environment", Version: 1}
 
 // plan is everything a run decides from the request, the configuration and
-// the record, before any outside call. Both stages compute the same plan.
+// the record, before any outside call.
 type plan struct {
 	req   *kratix.Request
 	cfg   *Config
@@ -172,32 +197,7 @@ func (p *plan) expired() bool {
 	return !p.expiresAt.IsZero() && !p.req.Now.Before(p.expiresAt)
 }
 
-// configureManifests is the manifest stage's configure workflow.
-func configureManifests(ctx context.Context, req *kratix.Request) (*kratix.Result, error) {
-	p, err := load(req)
-	if err != nil {
-		return nil, err
-	}
-	res, err := p.result(nil)
-	if err != nil {
-		return nil, err
-	}
-	res.Documents = p.documents()
-	switch {
-	case p.expired() && !p.found:
-		// Expired before the first run: never create what goes at once.
-		res.Documents = nil
-		res.Message = p.expiredMessage("the lifecycle stage deletes this request")
-	case p.expired():
-		res.Message = p.expiredMessage("the lifecycle stage deletes this request")
-	default:
-		res.Message = p.message(nil)
-	}
-	return res, nil
-}
-
-// configure is the lifecycle stage's configure workflow. It writes no
-// manifests (the manifest stage's stay as they are) and the full status.
+// configure is the configure workflow.
 func (o Outside) configure(ctx context.Context, req *kratix.Request) (*kratix.Result, error) {
 	p, err := load(req)
 	if err != nil {
@@ -216,26 +216,31 @@ func (o Outside) configure(ctx context.Context, req *kratix.Request) (*kratix.Re
 	if err != nil {
 		return nil, err
 	}
+	res.Documents = p.documents()
 	res.Message = p.message(ensured)
 	return res, nil
 }
 
 // expire deletes the request itself, once, through the platform API, with
 // its UID as a precondition so that a newer request of the same name is
-// never touched. It changes nothing else: no AWS call, and the same
-// status as the run before but for the message, while the manifest stage
-// writes the same manifests; the state store sees no change until the
-// delete workflow runs.
+// never touched. It changes nothing else: no AWS call, the same manifests
+// and the same status as the run before but for the message; the state
+// store sees no change until the delete workflow runs. A request that
+// expired before its first run gets no manifests at all: nothing is created
+// that would go at once.
 func (p *plan) expire(ctx context.Context, o Outside) (*kratix.Result, error) {
 	res, err := p.result(nil)
 	if err != nil {
 		return nil, err
 	}
+	if p.found {
+		res.Documents = p.documents()
+	}
 	if p.req.Env.DryRun {
 		res.Message = p.expiredMessage("dry run, so this request was not deleted")
 		return res, nil
 	}
-	if err := o.DeleteRequest(ctx, p.req); err != nil {
+	if err := o.deleteRequest(ctx, p.req); err != nil {
 		return nil, fmt.Errorf("deleting the expired request: %w", err)
 	}
 	res.Message = p.expiredMessage("this request has been deleted, and the delete workflow removes the environment")
@@ -247,7 +252,7 @@ func (p *plan) expiredMessage(what string) string {
 }
 
 // result is the run's status, with a placeholder message and without
-// documents. ensured is what the lifecycle stage found in AWS, if it looked.
+// documents. ensured is what the stage found in AWS, if it looked.
 func (p *plan) result(ensured *awsinfra.Result) (*kratix.Result, error) {
 	res := &kratix.Result{Message: "Environment ready"}
 	connectTo := "kubectl --namespace " + p.namespace
@@ -292,8 +297,7 @@ func (p *plan) message(ensured *awsinfra.Result) string {
 	case p.aws == nil:
 	case p.aws.mode == AWSACK:
 		b.WriteString("; ECR repository and IAM role declared for ACK")
-	case ensured == nil:
-		b.WriteString("; the lifecycle stage reconciles the ECR repository and IAM role")
+	case ensured == nil: // api mode always looks, but for an expired request
 	case p.req.Env.DryRun:
 		b.WriteString("; dry run")
 		if len(ensured.Changes) > 0 {
@@ -311,7 +315,7 @@ func (p *plan) message(ensured *awsinfra.Result) string {
 	return b.String()
 }
 
-// delete is the lifecycle stage's delete workflow. Manifests need no
+// delete is the delete workflow. Manifests need no
 // removal here: Kratix deletes the environment's Work, and the GitOps agent
 // prunes what it applied. AWS resources made in api mode are deleted, in
 // the order AWS requires. The request is not validated again: a request
@@ -330,7 +334,7 @@ func (o Outside) delete(ctx context.Context, req *kratix.Request) (*kratix.Resul
 	if !ok {
 		return res, nil
 	}
-	client, err := o.NewAWS(ctx, region, req.Getenv)
+	client, err := o.newAWS(ctx, region, req.Getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/promisekit/promisekit/pkg/kratix"
 )
 
-// FuzzConfigure feeds arbitrary specs to the manifest stage: it never
-// panics, refuses with field errors, and whatever it accepts it can plan
-// and encode.
+// FuzzConfigure feeds arbitrary specs to the stage, without outside
+// clients: it never panics, refuses with field errors, and whatever it
+// accepts it can plan and encode.
 func FuzzConfigure(f *testing.F) {
 	for _, file := range []string{"examples/preview.yaml", "examples/development.yaml"} {
 		data, err := os.ReadFile(file)
@@ -38,7 +38,7 @@ func FuzzConfigure(f *testing.F) {
 			Spec:     json.RawMessage(spec),
 		}
 		req := &kratix.Request{Object: obj, Getenv: func(string) string { return "/nonexistent" }}
-		res, err := configureManifests(context.Background(), req)
+		res, err := Outside{}.configure(context.Background(), req)
 		if err != nil {
 			return
 		}

@@ -53,19 +53,16 @@ func setSpec(key string, value any) func(map[string]any) {
 
 var configureWorkflow = kratixsim.Workflow{Type: "resource", Promise: "environment", Pipeline: "configure", Plural: "environments"}
 
-// pipeline runs the Promise's configure pipeline as one Kratix Pod does:
-// the manifest stage, then the lifecycle stage, in the same /kratix
-// directories and with the same input object; Kratix merges the status.yaml
-// the last one leaves. Its delete workflow is the lifecycle stage's.
+// pipeline runs the Promise's stage as Kratix does, with the AWS SDK: the
+// environment-aws binary's wiring.
 type pipeline struct {
 	*stagetest.Harness
-	manifests, lifecycle kratix.Workflows
 }
 
-// newPipeline runs the stages on object with the configuration in
-// configFile ("" for the defaults). The lifecycle stage reaches AWS through
-// the real SDK client; an expired request is deleted through deleteRequest,
-// and nil fails the test if it is called.
+// newPipeline runs the stage on object with the configuration in
+// configFile ("" for the defaults). It reaches AWS through the real SDK
+// client; an expired request is deleted through deleteRequest, and nil
+// fails the test if it is called.
 func newPipeline(t testing.TB, object []byte, configFile string, deleteRequest func(context.Context, *kratix.Request) error) *pipeline {
 	t.Helper()
 	if deleteRequest == nil {
@@ -80,8 +77,7 @@ func newPipeline(t testing.TB, object []byte, configFile string, deleteRequest f
 		},
 		DeleteRequest: deleteRequest,
 	}
-	p := &pipeline{manifests: Workflows(), lifecycle: LifecycleWorkflows(outside)}
-	p.Harness = stagetest.New(t, "environment", p.manifests, configureWorkflow, object)
+	p := &pipeline{Harness: stagetest.New(t, "environment", Workflows(outside), configureWorkflow, object)}
 	if configFile != "" {
 		abs, err := filepath.Abs(configFile)
 		if err != nil {
@@ -93,45 +89,6 @@ func newPipeline(t testing.TB, object []byte, configFile string, deleteRequest f
 		p.Env[ConfigVariable] = filepath.Join(t.TempDir(), "absent.yaml")
 	}
 	return p
-}
-
-// Configure runs the configure pipeline once, in a new Pod.
-func (p *pipeline) Configure(ctx context.Context) *stagetest.Outcome {
-	root := p.T.TempDir()
-	return p.RunIn(ctx, kratix.ActionConfigure, kratix.Paths{
-		InputFile:   filepath.Join(root, "input", "object.yaml"),
-		OutputDir:   filepath.Join(root, "output"),
-		MetadataDir: filepath.Join(root, "metadata"),
-	})
-}
-
-// RunIn runs the pipeline of action in dirs: a retry in the same Pod.
-func (p *pipeline) RunIn(ctx context.Context, action string, dirs kratix.Paths) *stagetest.Outcome {
-	p.T.Helper()
-	if action == kratix.ActionDelete {
-		p.Stage, p.Workflows = "environment-lifecycle", p.lifecycle
-		return p.Harness.RunIn(ctx, action, dirs)
-	}
-	input := p.Object
-	p.Stage, p.Workflows = "environment", p.manifests
-	if out := p.Harness.RunIn(ctx, action, dirs); out.Err != nil {
-		return out
-	}
-	// Kratix merges status once, after the Pod: the second container gets
-	// the object the first got.
-	p.Object = input
-	p.Stage, p.Workflows = "environment-lifecycle", p.lifecycle
-	return p.Harness.RunIn(ctx, action, dirs)
-}
-
-// Delete runs the delete pipeline once, in a new Pod.
-func (p *pipeline) Delete(ctx context.Context) *stagetest.Outcome {
-	root := p.T.TempDir()
-	return p.RunIn(ctx, kratix.ActionDelete, kratix.Paths{
-		InputFile:   filepath.Join(root, "input", "object.yaml"),
-		OutputDir:   filepath.Join(root, "output"),
-		MetadataDir: filepath.Join(root, "metadata"),
-	})
 }
 
 // writeConfig writes a configuration file for one test.

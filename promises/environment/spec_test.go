@@ -142,11 +142,11 @@ func TestPromiseGrantsOnlySelfDelete(t *testing.T) {
 	if perms := promise.Spec.Workflows.Resource["delete"][0].Spec.RBAC.Permissions; len(perms) != 0 {
 		t.Errorf("the delete pipeline needs no permissions, has %v", perms)
 	}
-	// The manifest stage, then the lifecycle stage, in one Pod; the delete
-	// workflow needs only the lifecycle stage.
+	// One stage in each workflow: the environment image, which holds both
+	// binaries (environment and environment-aws).
 	want := map[string][]string{
-		"configure": {"ghcr.io/promisekit/environment", "ghcr.io/promisekit/environment-lifecycle"},
-		"delete":    {"ghcr.io/promisekit/environment-lifecycle"},
+		"configure": {"ghcr.io/promisekit/environment"},
+		"delete":    {"ghcr.io/promisekit/environment"},
 	}
 	for action, pipelines := range promise.Spec.Workflows.Resource {
 		var images []string

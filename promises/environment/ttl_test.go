@@ -47,7 +47,7 @@ func newFakeAPIServer(t *testing.T) *fakeAPIServer {
 	return f
 }
 
-// deleteRequest deletes the request through the fake, as package lifecycle
+// deleteRequest deletes the request through the fake, as package outside
 // does through the cluster's API server.
 func (f *fakeAPIServer) deleteRequest(ctx context.Context, req *kratix.Request) error {
 	api := platformapi.NewServer(f.URL, "test-token", f.Client())

@@ -1,9 +1,10 @@
-// Package lifecycle is the environment promise's lifecycle stage, wired to
-// the outside: AWS through the AWS SDK (package awsapi) and the platform's
-// API server (package platformapi). Its logic is in package environment;
-// this package only chooses the real clients, so that the manifest stage's
-// binary needs neither.
-package lifecycle
+// Package outside connects the environment stage to the systems beyond the
+// state store: AWS through the AWS SDK (package awsinfra/awsapi) and the
+// platform's API server (package platformapi). Only the environment-aws
+// binary links it; the environment binary, which serves ack mode, has
+// neither and hands over to environment-aws when a run needs them (see
+// environment.Outside).
+package outside
 
 import (
 	"context"
@@ -14,9 +15,9 @@ import (
 	"github.com/promisekit/promisekit/promises/environment/awsinfra/awsapi"
 )
 
-// Workflows are the lifecycle stage's.
-func Workflows() kratix.Workflows {
-	return environment.LifecycleWorkflows(environment.Outside{NewAWS: newAWS, DeleteRequest: DeleteRequest})
+// New returns the real clients.
+func New() environment.Outside {
+	return environment.Outside{NewAWS: newAWS, DeleteRequest: DeleteRequest}
 }
 
 func newAWS(ctx context.Context, region string, getenv func(string) string) (environment.AWS, error) {
@@ -32,11 +33,10 @@ func DeleteRequest(ctx context.Context, req *kratix.Request) error {
 	if err != nil {
 		return err
 	}
-	return DeleteWith(ctx, api, req)
+	return deleteRequestWith(ctx, api, req)
 }
 
-// DeleteWith deletes the request through api.
-func DeleteWith(ctx context.Context, api *platformapi.Client, req *kratix.Request) error {
+func deleteRequestWith(ctx context.Context, api *platformapi.Client, req *kratix.Request) error {
 	r := platformapi.Resource{Group: req.Env.ObjectGroup, Version: req.Env.ObjectVersion, Plural: req.Env.CRDPlural}
 	m := req.Object.Metadata
 	return api.Delete(ctx, r, m.Namespace, m.Name, m.UID)

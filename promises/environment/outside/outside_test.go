@@ -1,4 +1,4 @@
-package lifecycle
+package outside
 
 import (
 	"context"
@@ -16,15 +16,16 @@ import (
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
+	"github.com/promisekit/promisekit/promises/environment"
 )
 
-const request = `apiVersion: platform.promisekit.dev/v1alpha1
+var configureWorkflow = kratixsim.Workflow{Type: "resource", Promise: "environment", Pipeline: "configure", Plural: "environments"}
+
+const expiringRequest = `apiVersion: platform.promisekit.dev/v1alpha1
 kind: Environment
 metadata: {name: checkout-preview, namespace: default, uid: uid-1, creationTimestamp: "2026-10-31T09:00:00Z"}
 spec: {type: preview, teamGroup: team-checkout, ttl: 48h}
 `
-
-var workflow = kratixsim.Workflow{Type: "resource", Promise: "environment", Pipeline: "configure", Plural: "environments"}
 
 // TestExpiryThroughTheLocalRunner: under kratix-run (PROMISEKIT_LOCAL_API)
 // an expired environment removes its request file, and leaves alone a
@@ -46,7 +47,7 @@ func TestExpiryThroughTheLocalRunner(t *testing.T) {
 				t.Fatal(err)
 			}
 			var stored map[string]any
-			if err := yaml.Unmarshal([]byte(request), &stored); err != nil {
+			if err := yaml.Unmarshal([]byte(expiringRequest), &stored); err != nil {
 				t.Fatal(err)
 			}
 			stored["metadata"].(map[string]any)["uid"] = tt.storedID
@@ -58,9 +59,9 @@ func TestExpiryThroughTheLocalRunner(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			h := stagetest.New(t, "environment-lifecycle", Workflows(), workflow, []byte(request))
+			h := stagetest.New(t, "environment", environment.Workflows(New()), configureWorkflow, []byte(expiringRequest))
 			h.Env[platformapi.LocalVariable] = dir
-			h.Env["PROMISEKIT_CONFIG"] = filepath.Join(dir, "absent.yaml")
+			h.Env[environment.ConfigVariable] = filepath.Join(dir, "absent.yaml")
 			h.Now = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) // 48h after creation
 			if o := h.Configure(context.Background()); o.Err != nil {
 				t.Fatal(o.Err)
@@ -73,9 +74,9 @@ func TestExpiryThroughTheLocalRunner(t *testing.T) {
 	}
 }
 
-// TestDeleteWith sends exactly one DELETE of the request's own URL to the
+// TestDeleteRequestWith sends exactly one DELETE of the request's own URL to the
 // API server, with the request's UID as precondition.
-func TestDeleteWith(t *testing.T) {
+func TestDeleteRequestWith(t *testing.T) {
 	var got []string
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var opts struct {
@@ -86,7 +87,7 @@ func TestDeleteWith(t *testing.T) {
 		w.Write([]byte(`{"kind":"Status","status":"Success"}`))
 	}))
 	defer srv.Close()
-	obj, err := kratix.ParseObject([]byte(request))
+	obj, err := kratix.ParseObject([]byte(expiringRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestDeleteWith(t *testing.T) {
 		Env:    kratix.Env{ObjectGroup: "platform.promisekit.dev", ObjectVersion: "v1alpha1", CRDPlural: "environments"},
 		Object: obj,
 	}
-	if err := DeleteWith(context.Background(), platformapi.NewServer(srv.URL, "token", srv.Client()), req); err != nil {
+	if err := deleteRequestWith(context.Background(), platformapi.NewServer(srv.URL, "token", srv.Client()), req); err != nil {
 		t.Fatal(err)
 	}
 	want := "DELETE /apis/platform.promisekit.dev/v1alpha1/namespaces/default/environments/checkout-preview uid=uid-1"

@@ -1,0 +1,14 @@
+// Command environment-aws is the environment promise's stage with the AWS
+// SDK and an HTTP client. It ships next to the environment binary, which
+// starts it in its place when a run needs them (see pipelines/environment).
+package main
+
+import (
+	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/promises/environment"
+	"github.com/promisekit/promisekit/promises/environment/outside"
+)
+
+func main() {
+	kratix.Main("environment", environment.Workflows(outside.New()))
+}
