@@ -1,7 +1,7 @@
 # promisekit: Kratix promise pipelines in Go.
 #
 #   make demo    run every promise locally on its examples (no cluster, no cloud account)
-#   make test    run every test, both Go modules
+#   make test    run every test, both Go modules, and the demo with a leak scan
 #   make build   static pipeline binaries in bin/
 #   make bench   time the stages against the floor binary; writes docs/benchmarks.md
 
@@ -14,10 +14,10 @@ export CGO_ENABLED := 0
 export GOTOOLCHAIN := local
 
 PIPELINES := $(notdir $(wildcard pipelines/*))
-TOOLS     := kratix-run floor rusage $(notdir $(wildcard cmd/devkeys))
+TOOLS     := kratix-run floor rusage leakscan $(notdir $(wildcard cmd/devkeys))
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build tools test test-root test-kratix lint bench demo images promises fuzz clean
+.PHONY: all build tools test test-root test-kratix test-demo lint bench demo images promises fuzz clean
 
 all: build
 
@@ -37,7 +37,7 @@ bin/example: FORCE
 
 FORCE:
 
-test: test-root test-kratix
+test: test-root test-kratix test-demo
 
 # The race detector covers the packages that render concurrently.
 test-root:
@@ -49,6 +49,14 @@ test-root:
 # (controller-runtime v0.20) do not build with the ones Gateway API v1.6 needs.
 test-kratix:
 	cd test/kratix && $(GO) test -count=1 -timeout 25m ./...
+
+# The demo, run as a test: every promise's real binaries through the local
+# runner, then a leak scan of everything they wrote and printed. The demo's
+# development keys are secrets on purpose and are left out.
+test-demo: build
+	@mkdir -p .demo
+	@bash hack/demo.sh .demo/test >.demo/test-demo.log 2>&1 || { cat .demo/test-demo.log; echo "make test-demo: the demo failed"; exit 1; }
+	bin/leakscan -skip .demo/test/natsuser/keys .demo/test .demo/test-demo.log
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -3,6 +3,10 @@
 // (a new Pod), the object marked Pending, and the KRATIX_* environment; after
 // a successful run the stage's status.yaml is merged into the object with
 // Kratix's semantics, so the next run sees what Kratix would hand it.
+//
+// Every run's output, metadata and error pass through a leak scan
+// (package leakcheck): a test fails if anything a stage writes or says
+// holds a secret, whether or not the test looks for one.
 package stagetest
 
 import (
@@ -19,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/promisekit/promisekit/internal/kratixsim"
+	"github.com/promisekit/promisekit/internal/leakcheck"
 	"github.com/promisekit/promisekit/pkg/kratix"
 )
 
@@ -35,6 +40,10 @@ type Harness struct {
 	Env map[string]string
 	// Now is the clock of the next run.
 	Now time.Time
+	// Leaks scans every run; add the secret values a test generates
+	// (tokens, passwords) to Leaks.Known so that they are found verbatim
+	// too.
+	Leaks leakcheck.Scanner
 }
 
 // New returns a harness for the object in objectYAML.
@@ -46,8 +55,9 @@ func New(t testing.TB, stage string, w kratix.Workflows, wf kratixsim.Workflow, 
 	}
 	return &Harness{
 		T: t, Stage: stage, Workflows: w, Workflow: wf, Object: obj,
-		Env: map[string]string{},
-		Now: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC),
+		Env:   map[string]string{},
+		Now:   time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC),
+		Leaks: leakcheck.Scanner{Known: map[string][]byte{}},
 	}
 }
 
@@ -105,6 +115,15 @@ func (h *Harness) RunIn(ctx context.Context, action string, dirs kratix.Paths) *
 	out.Files = ReadTree(h.T, dirs.OutputDir)
 	out.StatusYAML = readOptional(h.T, filepath.Join(dirs.MetadataDir, "status.yaml"))
 	out.Selectors = readOptional(h.T, filepath.Join(dirs.MetadataDir, "destination-selectors.yaml"))
+	for _, dir := range []string{dirs.OutputDir, dirs.MetadataDir} {
+		// A run that fails early makes neither directory.
+		if _, err := os.Stat(dir); err == nil {
+			h.Leaks.CheckTree(h.T, dir)
+		}
+	}
+	if out.Err != nil {
+		h.Leaks.Check(h.T, "the error", []byte(out.Err.Error()))
+	}
 	if out.Err == nil {
 		if err := kratixsim.ApplyStatus(obj, out.StatusYAML); err != nil {
 			h.T.Fatalf("merging status: %v", err)
