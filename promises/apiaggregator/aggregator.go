@@ -138,9 +138,11 @@ func configureAggregator(_ context.Context, req *kratix.Request) (*kratix.Result
 		if err != nil {
 			return nil, err
 		}
-		if docs, err = appendJSON(docs, policy); err != nil {
-			return nil, err
+		policyDoc, err := json.Marshal(policy)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the request-body policy: %w", err)
 		}
+		docs = append(docs, policyDoc)
 	}
 
 	res := &kratix.Result{}

@@ -1,9 +1,6 @@
 package apiaggregator
 
-import (
-	"encoding/json"
-	"fmt"
-)
+import "fmt"
 
 // A target's stage builds its documents (HTTPRoutes, a ReferenceGrant, a
 // request-body policy) from the structs below rather than with ytt, which
@@ -170,16 +167,4 @@ func newBodySizePolicy(implementation string, meta objectMeta, targets []policyT
 		return nil, fmt.Errorf("gateway implementation %q has no request-body policy", implementation)
 	}
 	return p, nil
-}
-
-// appendJSON appends each document, encoded, to docs.
-func appendJSON[T any](docs []json.RawMessage, objs ...T) ([]json.RawMessage, error) {
-	for _, o := range objs {
-		js, err := json.Marshal(o)
-		if err != nil {
-			return nil, fmt.Errorf("encoding %T: %w", o, err)
-		}
-		docs = append(docs, js)
-	}
-	return docs, nil
 }

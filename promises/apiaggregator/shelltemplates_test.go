@@ -120,13 +120,14 @@ func TestShellTemplatesGiveTheSameDocuments(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			routes := spec.routes(me, parent)
 			grant := spec.referenceGrant(me, parent)
-			got, err := appendJSON(nil, routes...)
-			if err != nil {
-				t.Fatal(err)
+			objs := []any{}
+			for _, r := range routes {
+				objs = append(objs, r)
 			}
 			if grant != nil {
-				got, _ = appendJSON(got, grant)
+				objs = append(objs, grant)
 			}
+			got := encodeAll(t, objs...)
 			want, err := routesTemplates.Render(shellRoutesValues(spec, me, parent))
 			if err != nil {
 				t.Fatal(err)
@@ -143,7 +144,7 @@ func TestShellTemplatesGiveTheSameDocuments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, _ := appendJSON(nil, policy)
+			got := encodeAll(t, policy)
 			v := policyValues{Name: meta.Name, Namespace: meta.Namespace, Labels: meta.Labels, Limit: "24Mi"}
 			for _, tg := range targets {
 				v.Targets = append(v.Targets, struct {
@@ -158,6 +159,19 @@ func TestShellTemplatesGiveTheSameDocuments(t *testing.T) {
 			sameDocuments(t, got, want)
 		})
 	}
+}
+
+func encodeAll(t *testing.T, objs ...any) []json.RawMessage {
+	t.Helper()
+	var docs []json.RawMessage
+	for _, o := range objs {
+		js, err := json.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, js)
+	}
+	return docs
 }
 
 func loadShellTemplates(t *testing.T, set string) *render.Templates {

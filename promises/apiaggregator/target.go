@@ -113,21 +113,18 @@ func configureTarget(ctx context.Context, req *kratix.Request, connect Connect) 
 		conflictCheck = fmt.Sprintf("checked against %d other targets of %s", len(siblings), ref)
 	}
 
+	res := &kratix.Result{}
+	add := func(obj any) { res.Documents = append(res.Documents, kratix.Document{Object: obj}) }
 	routes := spec.routes(me, agg.Parent)
-	docs, err := appendJSON(nil, routes...)
-	if err != nil {
-		return nil, err
-	}
-	if grant := spec.referenceGrant(me, agg.Parent); grant != nil {
-		if docs, err = appendJSON(docs, grant); err != nil {
-			return nil, err
-		}
-	}
 	routeNames := make([]string, len(routes))
 	targets := make([]policyTarget, len(routes))
 	for i, r := range routes {
+		add(r)
 		routeNames[i] = r.Metadata.Name
 		targets[i] = policyTarget{Group: gatewayGroup, Kind: httpRouteKind, Name: r.Metadata.Name}
+	}
+	if grant := spec.referenceGrant(me, agg.Parent); grant != nil {
+		add(grant)
 	}
 	if spec.MaxRequestBodySize != "" {
 		meta := objectMeta{Name: me.Name, Namespace: me.Namespace, Labels: targetLabels(me, agg.Parent)}
@@ -135,14 +132,7 @@ func configureTarget(ctx context.Context, req *kratix.Request, connect Connect) 
 		if err != nil {
 			return nil, err
 		}
-		if docs, err = appendJSON(docs, policy); err != nil {
-			return nil, err
-		}
-	}
-
-	res := &kratix.Result{}
-	for _, d := range docs {
-		res.Documents = append(res.Documents, kratix.Document{Object: d})
+		add(policy)
 	}
 	if len(agg.DestinationSelector) > 0 {
 		// The routes must reach the cluster that runs the aggregator's
