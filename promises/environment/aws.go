@@ -75,6 +75,14 @@ func (p *plan) planAWS() *awsPlan {
 			rec.PodIdentity.AssociationID = old.PodIdentity.AssociationID
 		}
 	}
+	if old := p.rec.AWS; old != nil && old.Mode == AWSAPI && old.PodIdentity != nil {
+		made := awsinfra.PodIdentity{ClusterName: old.PodIdentity.ClusterName, Namespace: old.PodIdentity.Namespace, ServiceAccount: old.PodIdentity.ServiceAccount}
+		if d.PodIdentity == nil || *d.PodIdentity != made {
+			// Kept in the record until a run has deleted it: the
+			// record changes only when a run succeeds.
+			d.RetiredPodIdentity = &made
+		}
+	}
 	d.Role.TrustPolicy = trust
 	return &awsPlan{
 		mode: a.Mode, desired: d, record: rec,

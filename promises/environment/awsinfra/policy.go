@@ -265,8 +265,13 @@ func Validate(d Desired) error {
 	if d.Owner == "" {
 		add("owner: required (it tags every resource)")
 	}
-	if p := d.PodIdentity; p != nil && (p.ClusterName == "" || p.Namespace == "" || p.ServiceAccount == "") {
-		add("pod identity: cluster name, namespace and service account are required")
+	for _, p := range []*PodIdentity{d.PodIdentity, d.RetiredPodIdentity} {
+		if p != nil && (p.ClusterName == "" || p.Namespace == "" || p.ServiceAccount == "") {
+			add("pod identity: cluster name, namespace and service account are required")
+		}
+	}
+	if p, old := d.PodIdentity, d.RetiredPodIdentity; p != nil && old != nil && *p == *old {
+		add("pod identity: the association to retire is the one to keep")
 	}
 	if len(problems) == 0 {
 		return nil

@@ -25,6 +25,11 @@ type Desired struct {
 	Repository  Repository
 	Role        Role
 	PodIdentity *PodIdentity // nil: the role is for IRSA only
+	// RetiredPodIdentity is an association an earlier run made that no
+	// longer applies (Pod Identity turned off, or another cluster,
+	// namespace or service account): Ensure deletes it if it is the
+	// owner's. Nil: none.
+	RetiredPodIdentity *PodIdentity
 }
 
 // Repository is an ECR repository.

@@ -111,6 +111,11 @@ func (c *Client) Ensure(ctx context.Context, d awsinfra.Desired, known awsinfra.
 			return nil, err
 		}
 	}
+	if d.RetiredPodIdentity != nil {
+		if err := r.deleteAssociations(ctx, d.RetiredPodIdentity); err != nil {
+			return nil, err
+		}
+	}
 	return r.res, nil
 }
 
@@ -526,7 +531,7 @@ func (r *run) detach(ctx context.Context, label, arn string) error {
 func (r *run) podIdentity(ctx context.Context) error {
 	p := r.d.PodIdentity
 	label := fmt.Sprintf("EKS Pod Identity association for %s/%s in cluster %q", p.Namespace, p.ServiceAccount, p.ClusterName)
-	ids, err := r.listAssociations(ctx, label)
+	ids, err := r.listAssociations(ctx, p, label)
 	if err != nil {
 		return err
 	}
@@ -563,8 +568,7 @@ func (r *run) podIdentity(ctx context.Context) error {
 	return nil
 }
 
-func (r *run) listAssociations(ctx context.Context, label string) ([]string, error) {
-	p := r.d.PodIdentity
+func (r *run) listAssociations(ctx context.Context, p *awsinfra.PodIdentity, label string) ([]string, error) {
 	var ids []string
 	pages := eks.NewListPodIdentityAssociationsPaginator(r.c.eks, &eks.ListPodIdentityAssociationsInput{
 		ClusterName: aws.String(p.ClusterName), Namespace: aws.String(p.Namespace), ServiceAccount: aws.String(p.ServiceAccount),
@@ -622,8 +626,11 @@ func (c *Client) Delete(ctx context.Context, d awsinfra.Desired, dryRun bool) (*
 		return nil, err
 	}
 	r := &run{c: c, d: d, dryRun: dryRun, res: &awsinfra.Result{}}
-	if d.PodIdentity != nil {
-		if err := r.deleteAssociations(ctx); err != nil {
+	for _, p := range []*awsinfra.PodIdentity{d.PodIdentity, d.RetiredPodIdentity} {
+		if p == nil {
+			continue
+		}
+		if err := r.deleteAssociations(ctx, p); err != nil {
 			return nil, err
 		}
 	}
@@ -645,10 +652,11 @@ func (r *run) leftAlone(err error) bool {
 	return false
 }
 
-func (r *run) deleteAssociations(ctx context.Context) error {
-	p := r.d.PodIdentity
+// deleteAssociations deletes the owner's associations for p's service
+// account.
+func (r *run) deleteAssociations(ctx context.Context, p *awsinfra.PodIdentity) error {
 	label := fmt.Sprintf("EKS Pod Identity association for %s/%s in cluster %q", p.Namespace, p.ServiceAccount, p.ClusterName)
-	ids, err := r.listAssociations(ctx, label)
+	ids, err := r.listAssociations(ctx, p, label)
 	if err != nil {
 		return err
 	}

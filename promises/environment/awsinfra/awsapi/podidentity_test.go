@@ -227,3 +227,57 @@ func TestPodIdentity(t *testing.T) {
 }
 
 func callOf(service, op string) awscalls.Call { return awscalls.Call{Service: service, Operation: op} }
+
+// TestRetiredPodIdentity: an association that no longer applies is deleted
+// by the next Ensure, and the current one is kept; one of another owner is
+// left alone.
+func TestRetiredPodIdentity(t *testing.T) {
+	ctx := context.Background()
+	fake := &fakePodIdentity{byID: map[string]*association{}}
+	f := newFixture(t, withPodIdentity(t, fake))
+	first := podIdentityDesired()
+	if _, err := f.client.Ensure(ctx, first, awsinfra.Known{}, false); err != nil {
+		t.Fatal(err)
+	}
+
+	moved := podIdentityDesired()
+	moved.PodIdentity = &awsinfra.PodIdentity{ClusterName: "platform", Namespace: "team-a-dev", ServiceAccount: "worker"}
+	moved.RetiredPodIdentity = first.PodIdentity
+	res, err := f.client.Ensure(ctx, moved, awsinfra.Known{Repository: true, Role: true}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fake.all()
+	if len(got) != 1 || got[0].ServiceAccount != "worker" || got[0].AssociationID != res.PodIdentityAssociationID {
+		t.Fatalf("after moving: %+v", got)
+	}
+
+	off := desired("team-a/dev")
+	off.Role.TrustPolicy = moved.Role.TrustPolicy
+	off.RetiredPodIdentity = moved.PodIdentity
+	f.proxy.Reset()
+	res, err = f.client.Ensure(ctx, off, awsinfra.Known{Repository: true, Role: true}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := fake.all(); len(left) != 0 {
+		t.Errorf("associations left after turning Pod Identity off: %+v", left)
+	}
+	if want := []string{`deleted EKS Pod Identity association for team-a-dev/worker in cluster "platform"`}; !slices.Equal(res.Changes, want) {
+		t.Errorf("changes %q, want %q", res.Changes, want)
+	}
+
+	// Another request's association for the same service account stays.
+	other := podIdentityDesired()
+	other.Owner = "team-b/dev"
+	other.Repository.Name, other.Role.Name = "environments/team-b-dev", "env-team-b-dev"
+	other.PodIdentity = moved.PodIdentity
+	if _, err := f.client.Ensure(ctx, other, awsinfra.Known{}, false); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.client.Ensure(ctx, off, awsinfra.Known{Repository: true, Role: true}, false)
+	if err == nil && len(fake.all()) == 1 && len(res.Unrepaired) == 1 {
+		return
+	}
+	t.Errorf("err %v, associations %+v, unrepaired %q: want the other owner's kept and reported", err, fake.all(), res.Unrepaired)
+}
