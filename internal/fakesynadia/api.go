@@ -291,9 +291,14 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // patch applies NatsUserJwtSettingsPatch: absent fields keep their value,
-// null clears a nullable one, anything else replaces it.
+// null clears a nullable one, anything else is merged in as a JSON merge
+// patch (RFC 7396) would: a list or a number replaces the old one, but an
+// object such as pub or sub is merged, so a list it leaves out (allow,
+// deny) keeps its old value. The spec does not say; this is the harder
+// case for a client, which must send [] to clear such a list.
 func (st *jwtSettings) patch(fields map[string]json.RawMessage) error {
-	// Decoding each field into the settings' own field replaces it.
+	// Decoding each field into the settings' own field replaces lists and
+	// numbers and merges into structs.
 	targets := map[string]any{
 		"pub": &st.Pub, "sub": &st.Sub, "resp": &st.Resp, "src": &st.Src, "times": &st.Times,
 		"times_location": &st.TimesLocation, "allowed_connection_types": &st.AllowedConnectionTypes,

@@ -65,22 +65,62 @@ func createSettings(s backend.Settings) *syncp.NatsCreateUserJwtSettings {
 	return out
 }
 
-// updateSettings writes settings as a PATCH's jwt_settings: every field is
-// sent, and a permission or response rule that s leaves empty is sent as
-// null, which clears what the user had.
-func updateSettings(s backend.Settings) *syncp.NatsUserJwtSettingsPatch {
+// userPatch is syncp's NatsUserUpdateRequest as UpdateUser sends it.
+type userPatch struct {
+	JwtExpiresInSecs int64              `json:"jwt_expires_in_secs"`
+	JwtSettings      *jwtSettingsPatch `json:"jwt_settings,omitempty"`
+}
+
+// jwtSettingsPatch is syncp's NatsUserJwtSettingsPatch with every field
+// this stage manages always sent: null clears a permission or response
+// rule, and [] clears a list, where syncp would leave it out.
+type jwtSettingsPatch struct {
+	Subs    int64            `json:"subs"`
+	Data    int64            `json:"data"`
+	Payload int64            `json:"payload"`
+	Pub     *permissionPatch `json:"pub"`
+	Sub     *permissionPatch `json:"sub"`
+	Resp    *responsePatch   `json:"resp"`
+}
+
+type permissionPatch struct {
+	Allow []string `json:"allow"`
+	Deny  []string `json:"deny"`
+}
+
+type responsePatch struct {
+	Max int64 `json:"max"`
+	TTL int64 `json:"ttl"` // nanoseconds
+}
+
+// updateSettings writes settings as a PATCH's jwt_settings.
+func updateSettings(s backend.Settings) *jwtSettingsPatch {
 	s = s.Canonical()
-	out := &syncp.NatsUserJwtSettingsPatch{
-		Subs:    syncp.Ptr(s.Limits.Subscriptions),
-		Data:    syncp.Ptr(s.Limits.Data),
-		Payload: syncp.Ptr(s.Limits.Payload),
-		// A zero Nullable encodes as null.
-		Pub:  &syncp.Nullable[syncp.PermissionPatch]{Val: syncp.PermissionPatch{Allow: s.Publish.Allow, Deny: s.Publish.Deny}},
-		Sub:  &syncp.Nullable[syncp.PermissionPatch]{Val: syncp.PermissionPatch{Allow: s.Subscribe.Allow, Deny: s.Subscribe.Deny}},
-		Resp: &syncp.Nullable[syncp.ResponsePermissionPatch]{},
+	out := &jwtSettingsPatch{
+		Subs:    s.Limits.Subscriptions,
+		Data:    s.Limits.Data,
+		Payload: s.Limits.Payload,
+		Pub:     permission(s.Publish),
+		Sub:     permission(s.Subscribe),
 	}
 	if r := s.Responses; r != nil {
-		out.Resp.Val = syncp.ResponsePermissionPatch{Max: syncp.Ptr(int64(r.MaxMessages)), Ttl: syncp.Ptr(int64(r.TTL))}
+		out.Resp = &responsePatch{Max: int64(r.MaxMessages), TTL: int64(r.TTL)}
 	}
 	return out
+}
+
+// permission is p as a patch: nil (null) when it has no lists, else both
+// lists, each [] when empty.
+func permission(p backend.Permission) *permissionPatch {
+	if len(p.Allow)+len(p.Deny) == 0 {
+		return nil
+	}
+	return &permissionPatch{Allow: nonNil(p.Allow), Deny: nonNil(p.Deny)}
+}
+
+func nonNil(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
 }

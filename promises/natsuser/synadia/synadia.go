@@ -12,9 +12,12 @@ package synadia
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -62,6 +65,7 @@ const createAttempts = 3
 // Client is one account of Synadia Cloud. It implements backend.Backend.
 type Client struct {
 	api     *syncp.APIClient
+	base    string // the API's URL, ending in /api
 	token   string
 	account string
 	group   string
@@ -97,9 +101,10 @@ func Open(o Options) (*Client, error) {
 		o.Backoff.Max = max(DefaultBackoffMax, o.Backoff.Initial)
 	}
 	c := &Client{token: token, account: o.AccountID, group: o.SigningKeyGroup, backoff: o.Backoff, sleep: sleep}
+	c.base = strings.TrimSuffix(o.URL, "/") + "/api"
 	cfg := syncp.NewConfiguration()
-	cfg.Servers = syncp.ServerConfigurations{{URL: strings.TrimSuffix(o.URL, "/") + "/api"}}
-	cfg.UserAgent = "promisekit-natsuser"
+	cfg.Servers = syncp.ServerConfigurations{{URL: c.base}}
+	cfg.UserAgent = userAgent
 	cfg.HTTPClient = &http.Client{Transport: &retryTransport{
 		next:           http.DefaultTransport,
 		attemptTimeout: o.AttemptTimeout,
@@ -253,22 +258,61 @@ func (c *Client) signingKeyGroup(ctx context.Context, s backend.Settings) (*sync
 	return group, nil
 }
 
-// UpdateUser sends the user's full settings; lists left empty are sent as
-// null, which clears them.
+// UpdateUser sends the user's full settings: a permission with no lists is
+// sent as null and a list left empty as [], both of which clear what the
+// user had.
+//
+// It is the one call not made through syncp: syncp's PermissionPatch drops
+// empty lists (omitempty), and in a PATCH an omitted list keeps its old
+// value, so a list the request no longer has would stay in every JWT
+// issued after, and each later run would PATCH again (updatePatch).
 func (c *Client) UpdateUser(ctx context.Context, u *backend.User, s backend.Settings) (*backend.User, error) {
 	group, err := c.signingKeyGroup(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	req := syncp.NatsUserUpdateRequest{JwtExpiresInSecs: syncp.Ptr(int64(s.Lifetime / time.Second))}
+	patch := userPatch{JwtExpiresInSecs: int64(s.Lifetime / time.Second)}
 	if !group.IsScoped {
-		req.JwtSettings = updateSettings(s)
+		patch.JwtSettings = updateSettings(s)
 	}
-	view, _, err := c.api.NatsUserAPI.UpdateNatsUser(c.auth(ctx), u.ID).NatsUserUpdateRequest(req).Execute()
+	var view syncp.NatsUserViewResponse
+	if err := c.send(ctx, http.MethodPatch, "/core/beta/nats-users/"+url.PathEscape(u.ID), patch, &view); err != nil {
+		return nil, fmt.Errorf("updating NATS user %q: %w", u.Name, err)
+	}
+	return user(&view, u.Origin), nil
+}
+
+// send makes one JSON call to the API through the client's transport
+// (retries included) and decodes a 2xx answer into out.
+func (c *Client) send(ctx context.Context, method, path string, body, out any) error {
+	data, err := json.Marshal(body)
 	if err != nil {
-		return nil, fmt.Errorf("updating NATS user %q: %w", u.Name, describe(err))
+		return err
 	}
-	return user(view, u.Origin), nil
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := c.api.GetConfig().HTTPClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		return fmt.Errorf("reading the answer: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return answered(resp.Status, resp.StatusCode, answer)
+	}
+	if err := json.Unmarshal(answer, out); err != nil {
+		return fmt.Errorf("decoding the answer: %w", err)
+	}
+	return nil
 }
 
 // IssueCredentials downloads a new credentials file. Synadia Cloud signs it
@@ -323,6 +367,13 @@ func statusOf(err error) int {
 	return 0
 }
 
+// userAgent names this client to the API.
+const userAgent = "promisekit-natsuser"
+
+// maxAnswerBytes bounds an answer read outside syncp; a user's view is a
+// few kilobytes.
+const maxAnswerBytes = 1 << 20
+
 // maxBodyInError bounds how much of an error answer goes into a message.
 const maxBodyInError = 200
 
@@ -333,14 +384,20 @@ func describe(err error) error {
 	if !errors.As(err, &apiErr) {
 		return err
 	}
-	msg := "Synadia Cloud answered " + apiErr.Error()
-	if body := strings.Join(strings.Fields(string(apiErr.Body())), " "); body != "" {
-		if len(body) > maxBodyInError {
-			body = body[:maxBodyInError] + "…"
+	return answered(apiErr.Error(), apiErr.Code(), apiErr.Body())
+}
+
+// answered describes an error answer: its status, the start of its body,
+// and what a 401 or 403 usually means.
+func answered(status string, code int, body []byte) error {
+	msg := "Synadia Cloud answered " + status
+	if text := strings.Join(strings.Fields(string(body)), " "); text != "" {
+		if len(text) > maxBodyInError {
+			text = text[:maxBodyInError] + "…"
 		}
-		msg += ": " + body
+		msg += ": " + text
 	}
-	switch apiErr.Code() {
+	switch code {
 	case http.StatusUnauthorized:
 		msg += " (the token was not accepted: check the token Secret)"
 	case http.StatusForbidden:

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -116,6 +117,46 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if u, err := f.client.FindUser(ctx, backend.Ref{ID: u.ID, Name: "a"}); u != nil || err != nil {
 		t.Fatalf("FindUser after delete: %+v, %v", u, err)
+	}
+}
+
+// TestUpdateClearsWhatTheRequestDropped: a PATCH leaves out nothing the
+// stage manages, so a list, a permission or a response rule the request no
+// longer has is gone from the user afterwards, and what stays is kept.
+func TestUpdateClearsWhatTheRequestDropped(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(s *backend.Settings)
+	}{
+		{"one list of a permission", func(s *backend.Settings) { s.Subscribe.Deny = nil }},
+		{"the other list", func(s *backend.Settings) { s.Subscribe.Allow = nil }},
+		{"a whole permission", func(s *backend.Settings) { s.Publish = backend.Permission{} }},
+		{"the response rule", func(s *backend.Settings) { s.Responses = nil }},
+		{"nothing", func(*backend.Settings) {}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			u, err := f.client.CreateUser(ctx, "a", settings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := settings
+			want.Subscribe = backend.Permission{Allow: slices.Clone(settings.Subscribe.Allow), Deny: slices.Clone(settings.Subscribe.Deny)}
+			tt.change(&want)
+			if _, err := f.client.UpdateUser(ctx, u, want); err != nil {
+				t.Fatal(err)
+			}
+			// Read back, not the PATCH's answer: what the account holds.
+			got, err := f.client.FindUser(ctx, backend.Ref{ID: u.ID, Name: "a"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Settings.Equal(want) {
+				t.Errorf("user's settings %+v, want %+v", got.Settings, want)
+			}
+		})
 	}
 }
 
