@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -88,6 +89,30 @@ func (h *Harness) Delete(ctx context.Context) *Outcome {
 // retry in the same Pod sees what the failed attempt left.
 func (h *Harness) RunIn(ctx context.Context, action string, dirs kratix.Paths) *Outcome {
 	h.T.Helper()
+	obj, env := h.prepare(action, dirs)
+	getenv := func(k string) string { return env[k] }
+
+	out := &Outcome{Err: kratix.Run(ctx, h.Stage, h.Workflows, getenv)}
+	h.collect(out, dirs)
+	if out.Err != nil {
+		h.Leaks.Check(h.T, "the error", []byte(out.Err.Error()))
+	}
+	if out.Err == nil {
+		if err := kratixsim.ApplyStatus(obj, out.StatusYAML); err != nil {
+			h.T.Fatalf("merging status: %v", err)
+		}
+		if action == kratix.ActionConfigure {
+			kratixsim.MarkCompleted(obj, h.Now.UTC().Format(time.RFC3339))
+		}
+		h.Object = obj
+	}
+	return out
+}
+
+// prepare writes the object, marked Pending as Kratix marks it, to the
+// input file in dirs and returns it with the run's environment.
+func (h *Harness) prepare(action string, dirs kratix.Paths) (map[string]any, map[string]string) {
+	h.T.Helper()
 	wf := h.Workflow
 	wf.Action = action
 	obj := deepCopy(h.T, h.Object)
@@ -108,10 +133,13 @@ func (h *Harness) RunIn(ctx context.Context, action string, dirs kratix.Paths) *
 	env["KRATIX_OUTPUT_DIR"] = dirs.OutputDir
 	env["KRATIX_METADATA_DIR"] = dirs.MetadataDir
 	env[kratix.NowVariable] = h.Now.UTC().Format(time.RFC3339)
-	getenv := func(k string) string { return env[k] }
+	return obj, env
+}
 
-	out := &Outcome{Dirs: dirs}
-	out.Err = kratix.Run(ctx, h.Stage, h.Workflows, getenv)
+// collect reads what a run left in dirs into out, and scans it for leaks.
+func (h *Harness) collect(out *Outcome, dirs kratix.Paths) {
+	h.T.Helper()
+	out.Dirs = dirs
 	out.Files = ReadTree(h.T, dirs.OutputDir)
 	out.StatusYAML = readOptional(h.T, filepath.Join(dirs.MetadataDir, "status.yaml"))
 	out.Selectors = readOptional(h.T, filepath.Join(dirs.MetadataDir, "destination-selectors.yaml"))
@@ -121,29 +149,47 @@ func (h *Harness) RunIn(ctx context.Context, action string, dirs kratix.Paths) *
 			h.Leaks.CheckTree(h.T, dir)
 		}
 	}
-	if out.Err != nil {
-		h.Leaks.Check(h.T, "the error", []byte(out.Err.Error()))
+}
+
+// Command returns the command that runs a built stage binary on the
+// object as RunIn runs the stage in-process: the same input file and
+// environment in dirs, and nothing else in its environment. A test that
+// kills the process stops the stage wherever it is; RunIn with the same
+// dirs is then the container restarted in its Pod. Collect reads what the
+// process left.
+func (h *Harness) Command(ctx context.Context, action string, dirs kratix.Paths, binary string) *exec.Cmd {
+	h.T.Helper()
+	_, env := h.prepare(action, dirs)
+	cmd := exec.CommandContext(ctx, binary)
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		cmd.Env = append(cmd.Env, k+"="+env[k])
 	}
-	if out.Err == nil {
-		if err := kratixsim.ApplyStatus(obj, out.StatusYAML); err != nil {
-			h.T.Fatalf("merging status: %v", err)
-		}
-		if action == kratix.ActionConfigure {
-			kratixsim.MarkCompleted(obj, h.Now.UTC().Format(time.RFC3339))
-		}
-		h.Object = obj
-	}
+	return cmd
+}
+
+// Collect returns what a process started with Command left in dirs,
+// scanned for leaks as every run is. Unlike RunIn, it merges no status
+// into the held object.
+func (h *Harness) Collect(dirs kratix.Paths) *Outcome {
+	h.T.Helper()
+	out := &Outcome{}
+	h.collect(out, dirs)
 	return out
+}
+
+// PodDirs returns fresh /kratix directories, as a new Pod has.
+func (h *Harness) PodDirs() kratix.Paths {
+	root := h.T.TempDir()
+	return kratix.Paths{
+		InputFile:   filepath.Join(root, "input", "object.yaml"),
+		OutputDir:   filepath.Join(root, "output"),
+		MetadataDir: filepath.Join(root, "metadata"),
+	}
 }
 
 func (h *Harness) run(ctx context.Context, action string) *Outcome {
 	h.T.Helper()
-	root := h.T.TempDir()
-	return h.RunIn(ctx, action, kratix.Paths{
-		InputFile:   filepath.Join(root, "input", "object.yaml"),
-		OutputDir:   filepath.Join(root, "output"),
-		MetadataDir: filepath.Join(root, "metadata"),
-	})
+	return h.RunIn(ctx, action, h.PodDirs())
 }
 
 // Status returns the object's current status.

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -179,7 +180,9 @@ func (c *Client) collectionPath(r Resource, namespace string) string {
 }
 
 // do sends one request, retrying transport errors and 429/5xx answers a few
-// times: both verbs used here are idempotent.
+// times: both verbs used here are idempotent. A 429 or 503 with
+// Retry-After (the API server's priority and fairness sends one) waits as
+// long as it asks, up to maxRetryAfter.
 func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]byte, int, error) {
 	token, err := c.token()
 	if err != nil {
@@ -188,14 +191,16 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 	const attempts = 4
 	delay := 200 * time.Millisecond
 	var lastErr error
+	wait := time.Duration(0)
 	for i := range attempts {
 		if i > 0 {
 			select {
 			case <-ctx.Done():
-				return nil, 0, ctx.Err()
-			case <-time.After(delay):
+				return nil, 0, fmt.Errorf("%w, after: %w", ctx.Err(), lastErr)
+			case <-time.After(max(wait, delay)):
 			}
 			delay *= 2
+			wait = 0
 		}
 		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		req, err := http.NewRequestWithContext(rctx, method, c.baseURL+path, bytes.NewReader(body))
@@ -223,11 +228,25 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 		}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 			lastErr = errors.New(statusError(resp.StatusCode, data))
+			wait = retryAfter(resp.Header.Get("Retry-After"))
 			continue
 		}
 		return data, resp.StatusCode, nil
 	}
 	return nil, 0, fmt.Errorf("after %d attempts: %w", attempts, lastErr)
+}
+
+// maxRetryAfter bounds how long a Retry-After can hold a stage.
+const maxRetryAfter = 10 * time.Second
+
+// retryAfter reads a Retry-After in seconds, the form the API server
+// sends; anything else is no wait.
+func retryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return min(time.Duration(n)*time.Second, maxRetryAfter)
 }
 
 // statusError describes a failed answer by the API server's Status message,

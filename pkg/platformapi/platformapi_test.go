@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 var widgets = Resource{Group: "example.com", Version: "v1alpha1", Plural: "widgets"}
@@ -322,6 +323,59 @@ func TestContextCancelStopsRetries(t *testing.T) {
 			t.Errorf("%d requests with a cancelled context", calls.Load())
 		}
 	})
+}
+
+// TestDeadlineDuringRetryWait: a run whose time ends while it waits to
+// retry says what failed, not only that time ran out.
+func TestDeadlineDuringRetryWait(t *testing.T) {
+	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		writeJSON(w, http.StatusServiceUnavailable, status(503, "ServiceUnavailable", "etcd is unavailable"))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond) // less than the first wait
+	defer cancel()
+	_, err := srv.client("t").List(ctx, widgets, "")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "etcd is unavailable") {
+		t.Errorf("error %v, want the deadline and the answer before it", err)
+	}
+}
+
+// TestRetryAfter: a 429's Retry-After is honoured (in whole seconds), and
+// bounded.
+func TestRetryAfter(t *testing.T) {
+	tests := []struct {
+		header string
+		want   time.Duration
+	}{
+		{"1", time.Second},
+		{" 2 ", 2 * time.Second},
+		{"3600", maxRetryAfter},
+		{"0", 0},
+		{"-1", 0},
+		{"Wed, 21 Oct 2026 07:28:00 GMT", 0},
+		{"", 0},
+	}
+	for _, tt := range tests {
+		if got := retryAfter(tt.header); got != tt.want {
+			t.Errorf("retryAfter(%q) = %v, want %v", tt.header, got, tt.want)
+		}
+	}
+
+	var times []time.Time
+	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		times = append(times, time.Now())
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusTooManyRequests, status(429, "TooManyRequests", "slow down"))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"kind": "WidgetList", "items": []any{}})
+	})
+	if _, err := srv.client("t").List(context.Background(), widgets, ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(times) != 2 || times[1].Sub(times[0]) < time.Second {
+		t.Errorf("%d requests, the retry %v after the 429; want it a second later", len(times), times[len(times)-1].Sub(times[0]))
+	}
 }
 
 func TestNew(t *testing.T) {

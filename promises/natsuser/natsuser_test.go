@@ -54,7 +54,7 @@ func checkRefused(t *testing.T, srv *natstest.Server, creds []byte) {
 }
 
 // setSpec replaces the request's spec, as a kubectl apply would.
-func setSpec(t *testing.T, h *stagetest.Harness, spec string) {
+func setSpec(t testing.TB, h *stagetest.Harness, spec string) {
 	t.Helper()
 	var m map[string]any
 	if err := yaml.Unmarshal([]byte(spec), &m); err != nil {

@@ -67,7 +67,7 @@ func createSettings(s backend.Settings) *syncp.NatsCreateUserJwtSettings {
 
 // userPatch is syncp's NatsUserUpdateRequest as UpdateUser sends it.
 type userPatch struct {
-	JwtExpiresInSecs int64              `json:"jwt_expires_in_secs"`
+	JwtExpiresInSecs int64             `json:"jwt_expires_in_secs"`
 	JwtSettings      *jwtSettingsPatch `json:"jwt_settings,omitempty"`
 }
 

@@ -64,6 +64,10 @@ func (s *Server) URL() string { return s.srv.URL }
 // HTTPClient returns an HTTP client that trusts the server's certificate.
 func (s *Server) HTTPClient() *http.Client { return s.srv.Client() }
 
+// Token is the bearer token the server accepts, for a client that reaches
+// it another way (through a proxy).
+func (s *Server) Token() string { return s.token }
+
 // Client returns a platform API client for the server.
 func (s *Server) Client() *platformapi.Client {
 	return platformapi.NewServer(s.srv.URL, s.token, s.srv.Client())
