@@ -7,15 +7,39 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
+	goyaml "go.yaml.in/yaml/v2"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
-// MaxInputBytes bounds the input object. Kubernetes stores an object in one
-// etcd entry of at most 1.5 MiB; anything larger is not a real object.
-const MaxInputBytes = 3 << 20
+// MaxInputBytes bounds the input object, and with it what decoding it can
+// cost. Three limits set it:
+//
+//   - What can exist. Every object Kratix hands a stage (a custom resource,
+//     or a Promise) is stored as JSON in one etcd value, and etcd refuses a
+//     request larger than its --max-request-bytes, 1.5 MiB by default
+//     (etcd.io/docs/v3.5/dev-guide/limit). The API server's request-body
+//     limit, MaxRequestBodyBytes in k8s.io/apiserver's server/config.go,
+//     is 3 MiB only because built-in kinds shrink to protobuf in etcd.
+//   - What a stage can afford. go.yaml.in/yaml/v2 and sigs.k8s.io/yaml
+//     allocate up to about 430 bytes per byte of input (flow maps of one
+//     key, "[{a},{a},…]", measured), and Kratix gives a pipeline container
+//     256 MiB by default. At 512 KiB the costliest input allocates about
+//     220 MiB in all, freed or not, in under a second here; the tests of
+//     ParseObject hold it below 256 MiB. At the 3 MiB this was before, the
+//     same input allocated 1 GiB.
+//   - What a promise's request can be. Their schemas bound every field;
+//     the largest, an ApiAggregatorTarget with 128 paths of 256-byte
+//     prefixes and rewrites, has about 70 KiB of spec, and managedFields,
+//     kubectl's last-applied annotation and status add about as much
+//     again each.
+//
+// A promise whose requests could come near 512 KiB must raise the bound,
+// and measure what the densest input then costs.
+const MaxInputBytes = 512 << 10
 
 // Object is the input object Kratix writes to /kratix/input/object.yaml: the
 // resource request (or the Promise, in promise workflows) as the API server
@@ -41,7 +65,8 @@ type ObjectMeta struct {
 	Annotations       map[string]string `json:"annotations,omitempty"`
 }
 
-// ReadObject reads and parses the input object at path.
+// ReadObject reads and parses the input object at path; see ParseObject.
+// It reads at most MaxInputBytes and one byte more.
 func ReadObject(path string) (*Object, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -52,34 +77,198 @@ func ReadObject(path string) (*Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading input object %s: %w", path, err)
 	}
-	if len(data) > MaxInputBytes {
-		return nil, fmt.Errorf("input object %s: larger than %d bytes", path, MaxInputBytes)
-	}
 	return ParseObject(data)
 }
 
 // ParseObject parses an object from YAML or JSON. Duplicate keys are an
 // error; unknown metadata fields (managedFields, finalizers, …) are not,
 // because the API server adds them.
+//
+// It refuses, before decoding anything, input that no API server could
+// have handed Kratix and that would cost the decoder far more than its
+// size: more than MaxInputBytes, YAML anchors and aliases, and more than
+// one document (see checkDocument). What it accepts it holds to what the
+// API server guarantees of every object: a name that is a DNS subdomain, a
+// namespace that is a DNS label, and no top-level field but apiVersion,
+// kind, metadata, spec and status (a stage would silently ignore any
+// other). Nesting deeper than 10,000 levels is refused by the decoders
+// themselves (go.yaml.in/yaml/v2, then encoding/json's scanner).
 func ParseObject(data []byte) (*Object, error) {
+	if len(data) > MaxInputBytes {
+		return nil, fmt.Errorf("input object: larger than %d bytes (kratix.MaxInputBytes)", MaxInputBytes)
+	}
+	if err := checkDocument(data); err != nil {
+		return nil, fmt.Errorf("input object: %w", err)
+	}
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
 		return nil, fmt.Errorf("input object: %w", err)
 	}
-	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+	js = bytes.TrimSpace(js)
+	switch {
+	case bytes.Equal(js, []byte("null")):
 		return nil, errors.New("input object: empty document")
+	case len(js) > 0 && js[0] != '{':
+		return nil, fmt.Errorf("input object: the document is %s, not an object", jsonKind(js[0]))
 	}
+	// Unknown fields below metadata are the API server's (managedFields,
+	// finalizers, …); any other unknown field is at the top, where the
+	// API server would have pruned it.
 	var o Object
-	if err := json.Unmarshal(js, &o); err != nil {
+	strictErrs, err := sigsjson.UnmarshalStrict(js, &o, sigsjson.DisallowUnknownFields)
+	if err != nil {
 		return nil, fmt.Errorf("input object: %w", err)
+	}
+	for _, e := range strictErrs {
+		if fe := strictFieldError("", e.Error()); !strings.HasPrefix(fe.Field, "metadata.") {
+			return nil, fe
+		}
 	}
 	if o.Kind == "" || o.APIVersion == "" {
 		return nil, errors.New("input object: apiVersion and kind are required")
 	}
-	if o.Metadata.Name == "" {
+	switch m := o.Metadata; {
+	case m.Name == "":
 		return nil, errors.New("input object: metadata.name is required")
+	case !isDNSName(m.Name, 253, true):
+		return nil, &FieldError{Field: "metadata.name", Detail: "must be a DNS subdomain (at most 253 lower-case letters, digits, '-' and '.'), as the API server requires"}
+	case m.Namespace != "" && !isDNSName(m.Namespace, 63, false):
+		return nil, &FieldError{Field: "metadata.namespace", Detail: "must be a DNS label (at most 63 lower-case letters, digits and '-'), as the API server requires"}
 	}
 	return &o, nil
+}
+
+// CheckKind refuses an object whose apiVersion is not apiVersion or whose
+// kind is none of kinds. A stage checks before it does anything: a Promise
+// that points its image at another API is a mistake, and nothing may be
+// made, written or deleted for that object.
+func (o *Object) CheckKind(apiVersion string, kinds ...string) error {
+	if o.APIVersion != apiVersion {
+		return fmt.Errorf("input object: apiVersion %q is not %s", o.APIVersion, apiVersion)
+	}
+	if slices.Contains(kinds, o.Kind) {
+		return nil
+	}
+	switch len(kinds) {
+	case 1:
+		return fmt.Errorf("input object: kind %q is not %s", o.Kind, kinds[0])
+	case 2:
+		return fmt.Errorf("input object: kind %q is neither %s nor %s", o.Kind, kinds[0], kinds[1])
+	}
+	return fmt.Errorf("input object: kind %q is not one of %s", o.Kind, strings.Join(kinds, ", "))
+}
+
+func jsonKind(first byte) string {
+	switch first {
+	case '[':
+		return "a list"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// isDNSName reports whether s is an RFC 1123 label (dots false) or
+// subdomain (dots true) of at most limit bytes, as Kubernetes checks object
+// names and namespaces: lower-case ASCII letters, digits and '-', each label
+// starting and ending with a letter or digit.
+func isDNSName(s string, limit int, dots bool) bool {
+	if len(s) == 0 || len(s) > limit {
+		return false
+	}
+	labelStart := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			labelStart = false
+		case c == '-' && !labelStart && i+1 < len(s) && s[i+1] != '.':
+		case c == '.' && dots && !labelStart && i+1 < len(s):
+			labelStart = true
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// checkDocument refuses, before anything is decoded, what Kratix never
+// writes and the YAML decoder would pay dearly for. Kratix renders
+// object.yaml from the object's JSON with sigs.k8s.io/yaml, so it holds
+// one document and no anchors or aliases:
+//
+//   - Anchors and aliases. go.yaml.in/yaml/v2 decodes every alias into a
+//     fresh copy of its anchor. Its alias-ratio check refuses a
+//     billion-laughs document, but lets a few hundred thousand copied
+//     nodes through in a small document and over a million in a larger
+//     one: 371 KB of one-key maps, anchored once and aliased five times,
+//     decodes to 285 MiB. Aliases need anchors, so refusing anchors is
+//     enough.
+//   - More than one document: sigs.k8s.io/yaml decodes the first and
+//     drops the rest without a word. Empty documents do not count.
+//
+// Input with no '&' and no "---" or "...", which is every object Kratix
+// writes in practice, costs nothing more. Other input is scanned once more
+// without being decoded (twice if it holds an anchor or a syntax error).
+func checkDocument(data []byte) error {
+	anchors := bytes.IndexByte(data, '&') >= 0
+	// A document marker is "---" or "..." at the start of a line.
+	if !anchors && !bytes.Contains(data, []byte("---")) && !bytes.Contains(data, []byte("...")) {
+		return nil
+	}
+	probe := data
+	if anchors {
+		// An anchor is a '&' that starts a token. Anywhere else (in a
+		// scalar, a comment, a tag) the scanner treats '&' and '@' alike,
+		// and no token may start with '@', a reserved indicator. So with
+		// every '&' made '@', the document scans exactly when it has no
+		// anchor.
+		probe = bytes.ReplaceAll(data, []byte("&"), []byte("@"))
+	}
+	docs, err := countDocuments(probe)
+	if err != nil && anchors {
+		if _, err := countDocuments(data); err != nil {
+			return err
+		}
+		return errors.New("YAML anchors and aliases are not allowed (Kratix never writes them)")
+	}
+	if err != nil {
+		return err
+	}
+	if docs > 1 {
+		return fmt.Errorf("%d YAML documents, want one object", docs)
+	}
+	return nil
+}
+
+// countDocuments counts the documents in data that hold something,
+// scanning each without decoding it: no alias is expanded.
+func countDocuments(data []byte) (int, error) {
+	dec := goyaml.NewDecoder(bytes.NewReader(data))
+	n := 0
+	for {
+		var p presence
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			return n, nil
+		} else if err != nil {
+			return n, err
+		}
+		if p {
+			n++
+		}
+	}
+}
+
+// presence is true once the YAML decoder found a non-null value for it. As
+// a yaml.Unmarshaler that never calls back, it stops the decoder from
+// descending into the value.
+type presence bool
+
+func (p *presence) UnmarshalYAML(func(any) error) error {
+	*p = true
+	return nil
 }
 
 // DecodeSpec decodes the object's spec into v strictly: an unknown field, a

@@ -91,11 +91,8 @@ func Workflows(connect Connect) kratix.Workflows {
 // a mistake that must not render anything.
 func checkKind(req *kratix.Request) error {
 	o := req.Object
-	if o.APIVersion != Group+"/v1alpha1" {
-		return fmt.Errorf("input object: apiVersion %q is not %s/v1alpha1", o.APIVersion, Group)
-	}
-	if o.Kind != KindAggregator && o.Kind != KindTarget {
-		return fmt.Errorf("input object: kind %q is neither %s nor %s", o.Kind, KindAggregator, KindTarget)
+	if err := o.CheckKind(Group+"/v1alpha1", KindAggregator, KindTarget); err != nil {
+		return err
 	}
 	if o.Metadata.Namespace == "" {
 		return fmt.Errorf("input object %s %q: metadata.namespace is required", o.Kind, o.Metadata.Name)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
 )
@@ -106,7 +107,10 @@ func checkPath(s string) string {
 		for i := 0; i < len(seg); i++ {
 			c := seg[i]
 			if !isAlnum(c) && !(c >= 'A' && c <= 'Z') && !strings.ContainsRune("-._~", rune(c)) {
-				return fmt.Sprintf("must contain only letters, digits and -._~ between slashes, not %q", c)
+				// Name the character, not its first byte: "ö", not "Ã";
+				// an invisible one, such as U+200B, shows as its escape.
+				r, _ := utf8.DecodeRuneInString(seg[i:])
+				return fmt.Sprintf("must contain only letters, digits and -._~ between slashes, not %q", r)
 			}
 		}
 	}

@@ -29,7 +29,8 @@ func TestCheckPath(t *testing.T) {
 		{"/a%2fb", "only letters"},
 		{"/a#b", "only letters"},
 		{"/a b", "only letters"},
-		{"/ünicode", "only letters"},
+		{"/ünicode", "only letters, digits and -._~ between slashes, not 'ü'"},
+		{"/orders\u200b", `not '\u200b'`},
 		{"/" + strings.Repeat("a", maxPathLength), "at most"},
 	}
 	for _, tt := range tests {

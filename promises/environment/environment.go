@@ -36,9 +36,24 @@ const (
 	IsolationVCluster  = "vcluster"
 )
 
-// Workflows are the stage's, reaching outside systems through o.
+// The API the stage serves, as promise.yaml defines it.
+const (
+	APIVersion = "platform.promisekit.dev/v1alpha1"
+	Kind       = "Environment"
+)
+
+// Workflows are the stage's, reaching outside systems through o. Both
+// refuse an object of another API before anything else.
 func Workflows(o Outside) kratix.Workflows {
-	return kratix.Workflows{ResourceConfigure: o.configure, ResourceDelete: o.delete}
+	checked := func(stage kratix.StageFunc) kratix.StageFunc {
+		return func(ctx context.Context, req *kratix.Request) (*kratix.Result, error) {
+			if err := req.Object.CheckKind(APIVersion, Kind); err != nil {
+				return nil, err
+			}
+			return stage(ctx, req)
+		}
+	}
+	return kratix.Workflows{ResourceConfigure: checked(o.configure), ResourceDelete: checked(o.delete)}
 }
 
 // AWS creates, repairs and deletes an environment's AWS resources

@@ -80,6 +80,9 @@ const (
 // Configure makes the request's user exist with the requested settings and
 // emits its SealedSecret.
 func Configure(ctx context.Context, req *kratix.Request) (*kratix.Result, error) {
+	if err := req.Object.CheckKind(natsUserAPIVersion, natsUserKind); err != nil {
+		return nil, err
+	}
 	r, err := decodeRequest(req.Object)
 	if err != nil {
 		return nil, err
@@ -303,6 +306,9 @@ func emit(res *kratix.Result, rec record, r *request, acct *account) error {
 // deletes the user. A user that is already gone is success, so deleting
 // twice is too.
 func Delete(ctx context.Context, req *kratix.Request) (*kratix.Result, error) {
+	if err := req.Object.CheckKind(natsUserAPIVersion, natsUserKind); err != nil {
+		return nil, err
+	}
 	prev, found, err := stored.Load(req.Object)
 	if err != nil {
 		return nil, err

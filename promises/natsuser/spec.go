@@ -11,6 +11,12 @@ import (
 	"github.com/promisekit/promisekit/promises/natsuser/backend"
 )
 
+// The API the stage serves, as promise.yaml defines it.
+const (
+	natsUserAPIVersion = "nats.promisekit.dev/v1alpha1"
+	natsUserKind       = "NATSUser"
+)
+
 // Spec is a NATSUser request's spec, as the CRD in promise.yaml defines it.
 // Every rule the CRD states is checked again here: the pipeline must not
 // rely on the API server having run them (Kratix may hand it an object

@@ -27,6 +27,12 @@ const (
 	DefaultReplicas   = 1
 )
 
+// APIVersion and Kind are the Greeting API of test/example/promise.yaml.
+const (
+	APIVersion = "example.promisekit.dev/v1alpha1"
+	Kind       = "Greeting"
+)
+
 // DevDirectory is the output directory sent only to destinations labelled
 // environment=dev.
 const DevDirectory = "dev"
@@ -63,6 +69,9 @@ func Workflows() kratix.Workflows {
 }
 
 func configure(_ context.Context, req *kratix.Request) (*kratix.Result, error) {
+	if err := req.Object.CheckKind(APIVersion, Kind); err != nil {
+		return nil, err
+	}
 	var spec Spec
 	if err := req.Object.DecodeSpec(&spec); err != nil {
 		return nil, err
@@ -123,6 +132,9 @@ func configure(_ context.Context, req *kratix.Request) (*kratix.Result, error) {
 // remove is the delete workflow. Kratix removes the request's output itself
 // and ignores a delete pipeline's output, so there is only a message to set.
 func remove(_ context.Context, req *kratix.Request) (*kratix.Result, error) {
+	if err := req.Object.CheckKind(APIVersion, Kind); err != nil {
+		return nil, err
+	}
 	return &kratix.Result{Message: fmt.Sprintf("greeting %s removed", req.Object.Metadata.Name)}, nil
 }
 
