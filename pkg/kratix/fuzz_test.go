@@ -1,6 +1,8 @@
 package kratix
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -19,6 +21,19 @@ func FuzzParseObject(f *testing.F) {
 		"apiVersion: x.io/v1\nkind: T\nmetadata: {name: a}\nspec: {name: n, name: m}\n",
 	} {
 		f.Add([]byte(seed))
+	}
+	// Every promise's hostile corpus (internal/hostile) seeds it too.
+	corpora, _ := filepath.Glob("../../*/*/testdata/hostile/*/*.yaml")
+	more, _ := filepath.Glob("../../test/example/stage/testdata/hostile/*/*.yaml")
+	for _, file := range append(corpora, more...) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	if len(corpora) == 0 {
+		f.Fatal("no hostile corpus found to seed from")
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		obj, err := ParseObject(data)

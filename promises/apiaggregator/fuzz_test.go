@@ -2,6 +2,7 @@ package apiaggregator
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,10 +14,14 @@ import (
 // and validation, then the route layout. A request is either refused with
 // field errors that each name a spec or metadata field, or laid out into
 // routes that hold every prefix once, at most sixteen to a route, under
-// names Kubernetes accepts. The seeds are the examples and the corpus in
-// testdata/fuzz/FuzzTargetRequest.
+// names Kubernetes accepts. The seeds are the examples, the hostile corpus
+// (testdata/hostile/apiaggregatortarget) and testdata/fuzz/FuzzTargetRequest.
 func FuzzTargetRequest(f *testing.F) {
-	for _, file := range []string{"examples/orders.yaml", "examples/legacy-orders.yaml", "examples/invoices.yaml", "testdata/requests/catalog.yaml"} {
+	hostile, _ := filepath.Glob("testdata/hostile/apiaggregatortarget/*.yaml")
+	if len(hostile) == 0 {
+		f.Fatal("no hostile corpus found to seed from")
+	}
+	for _, file := range append([]string{"examples/orders.yaml", "examples/legacy-orders.yaml", "examples/invoices.yaml", "testdata/requests/catalog.yaml"}, hostile...) {
 		f.Add(readFile(f, file))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

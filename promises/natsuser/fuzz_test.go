@@ -10,10 +10,14 @@ import (
 
 // FuzzDecodeRequest feeds arbitrary objects to the request decoder: it
 // must never panic, and what it accepts must be a request the stage can
-// act on.
+// act on. The examples and the hostile corpus (testdata/hostile) seed it.
 func FuzzDecodeRequest(f *testing.F) {
 	examples, _ := filepath.Glob("examples/*.yaml")
-	for _, e := range examples {
+	hostile, _ := filepath.Glob("testdata/hostile/natsuser/*.yaml")
+	if len(hostile) == 0 {
+		f.Fatal("no hostile corpus found to seed from")
+	}
+	for _, e := range append(examples, hostile...) {
 		if data, err := os.ReadFile(e); err == nil {
 			f.Add(data)
 		}
