@@ -275,7 +275,8 @@ func (c *Config) validateAWS(errs *kratix.FieldErrors) {
 
 // parseTTL reads a lifetime: a whole number of minutes, hours or days
 // ("90m", "12h", "7d"), at most six digits. Go's durations have no days,
-// which is the unit people use for environments.
+// which is the unit people use for environments. A lifetime longer than a
+// Duration holds (about 292 years) is the longest Duration.
 func parseTTL(s string) (time.Duration, error) {
 	bad := fmt.Errorf("%q: want a whole number of minutes, hours or days, such as 90m, 12h or 7d", s)
 	if len(s) < 2 || len(s) > 7 {
@@ -292,6 +293,11 @@ func parseTTL(s string) (time.Duration, error) {
 	case 'h':
 		return time.Duration(n) * time.Hour, nil
 	case 'd':
+		// Six digits of days overflow a Duration, which holds 106,751
+		// days: 213505d would wrap around to a day, and pass for it.
+		if longest := time.Duration(1<<63 - 1); n > int(longest/(24*time.Hour)) {
+			return longest, nil
+		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	return 0, bad

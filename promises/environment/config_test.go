@@ -85,6 +85,8 @@ func TestParseTTL(t *testing.T) {
 	}{
 		{"90m", "1h30m0s"}, {"12h", "12h0m0s"}, {"7d", "168h0m0s"},
 		{"0h", ""}, {"1.5h", ""}, {"1w", ""}, {"-1h", ""}, {"", ""}, {"1234567d", ""},
+		// Past what a Duration holds: the longest one, never a wrapped-around value.
+		{"106751d", "2562024h0m0s"}, {"106752d", "2562047h47m16.854775807s"}, {"999999d", "2562047h47m16.854775807s"},
 	}
 	for _, tt := range tests {
 		d, err := parseTTL(tt.in)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
 )
@@ -70,7 +71,7 @@ func decodeSpec(obj *kratix.Object, cfg *Config) (*Spec, error) {
 	switch g := spec.TeamGroup; {
 	case g == "":
 		errs.Add("spec.teamGroup", "required: the group whose members may use the environment")
-	case len(g) > 253 || strings.IndexFunc(g, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
+	case utf8.RuneCountInString(g) > 253 || strings.IndexFunc(g, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
 		errs.Add("spec.teamGroup", "must be at most 253 characters, without spaces or control characters")
 	}
 	if spec.TTL != "" {
