@@ -1,0 +1,53 @@
+package awsapi
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/promisekit/promisekit/internal/motoserver"
+	"github.com/promisekit/promisekit/promises/environment/awsinfra"
+)
+
+// TestAttemptTimeout: an endpoint that takes a call and never answers
+// fails it once the limit per attempt is over, rather than holding the
+// run (and the pipeline's Pod) forever; a limit that is not a positive
+// duration is refused. The fault tests of package environment show the
+// SDK retrying such an attempt.
+func TestAttemptTimeout(t *testing.T) {
+	for _, v := range []string{"soon", "30", "0s", "-1s"} {
+		_, err := New(context.Background(), "us-east-1", func(k string) string {
+			return map[string]string{AttemptTimeoutVariable: v}[k]
+		})
+		if err == nil || !strings.HasPrefix(err.Error(), AttemptTimeoutVariable+": ") {
+			t.Errorf("%s=%q: error %v, want one naming the variable", AttemptTimeoutVariable, v, err)
+		}
+	}
+
+	hold := make(chan struct{})
+	silent := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hold }))
+	defer silent.Close()
+	defer close(hold)
+	env := map[string]string{
+		"AWS_ENDPOINT_URL":      silent.URL,
+		"AWS_ACCESS_KEY_ID":     motoserver.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY": motoserver.SecretAccessKey,
+		"AWS_MAX_ATTEMPTS":      "1",
+		AttemptTimeoutVariable:  "50ms",
+	}
+	c, err := New(context.Background(), "us-east-1", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only a guard: without the limit per attempt, the call would wait for
+	// this instead.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = c.Ensure(ctx, desired("team-a/dev"), awsinfra.Known{}, false)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "Client.Timeout exceeded") {
+		t.Errorf("error %v (context: %v), want the attempt to time out", err, ctx.Err())
+	}
+}
