@@ -3,6 +3,7 @@ package faultproxy
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -199,6 +200,59 @@ func TestNotInBinaries(t *testing.T) {
 	for _, pkg := range strings.Fields(string(out)) {
 		if strings.Contains(strings.ToLower(pkg), "toxiproxy") || strings.HasSuffix(pkg, "/internal/faultproxy") {
 			t.Errorf("a pipeline binary imports %s", pkg)
+		}
+	}
+}
+
+// fatalRecorder is a testing.TB whose Fatalf records and stops the call.
+type fatalRecorder struct {
+	testing.TB
+	fatal string
+}
+
+func (r *fatalRecorder) Helper() {}
+
+func (r *fatalRecorder) Fatalf(format string, args ...any) {
+	r.fatal = fmt.Sprintf(format, args...)
+	panic(r)
+}
+
+// TestExpect: every connection fault needs an expectation, and every
+// expectation a fault.
+func TestExpect(t *testing.T) {
+	all := map[string]bool{}
+	for _, f := range ConnectionFaults(time.Second) {
+		all[f.Name] = true
+	}
+	missing := maps.Clone(all)
+	delete(missing, "reset_peer")
+	extra := maps.Clone(all)
+	extra["no such fault"] = true
+	tests := []struct {
+		name   string
+		expect map[string]bool
+		fatal  string
+	}{
+		{"all", all, ""},
+		{"one missing", missing, `no expectation for the connection fault "reset_peer"`},
+		{"one too many", extra, "8 expectations for 7 connection faults"},
+	}
+	for _, tt := range tests {
+		r := &fatalRecorder{TB: t}
+		var got []Expected[bool]
+		func() {
+			defer func() {
+				if p := recover(); p != nil && p != r {
+					panic(p)
+				}
+			}()
+			got = Expect(r, time.Second, tt.expect)
+		}()
+		if r.fatal != tt.fatal {
+			t.Errorf("%s: fatal %q, want %q", tt.name, r.fatal, tt.fatal)
+		}
+		if tt.fatal == "" && len(got) != len(all) {
+			t.Errorf("%s: %d faults, want %d", tt.name, len(got), len(all))
 		}
 	}
 }

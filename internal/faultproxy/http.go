@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // HTTP is a Proxy in front of an HTTP server, with a small HTTP front
@@ -354,4 +355,56 @@ func (h *HTTP) strike(a *armed, answerBytes int64) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Named is a fault and the name a test reports it under.
+type Named struct {
+	Name  string
+	Fault Fault
+}
+
+// ConnectionFaults are the faults on the connection that every outside
+// call of a stage is put through, for a client whose limit per attempt is
+// attempt. Each promise's fault test takes all of them and says what its
+// stage must do under each (see Expect), so a fault added here reaches
+// every promise.
+func ConnectionFaults(attempt time.Duration) []Named {
+	return []Named{
+		{"latency within the attempt limit", Fault{Toxics: []Toxic{Latency(attempt / 5)}}},
+		{"latency beyond the attempt limit", Fault{Toxics: []Toxic{Latency(time.Minute)}, Once: true}},
+		{"reset_peer", Fault{Toxics: []Toxic{ResetPeer()}, Once: true}},
+		// 1 KB/s: a longer answer outlasts the attempt limit, a shorter
+		// one is only slowed.
+		{"slow body (bandwidth)", Fault{Toxics: []Toxic{Bandwidth(1)}, Once: true}},
+		{"answer cut halfway (limit_data)", Fault{CutAnswer: true, Once: true}},
+		// HTTP keeps connections open: a slow close delays nothing a call
+		// waits for.
+		{"slow_close", Fault{Toxics: []Toxic{SlowClose(2 * attempt)}, Once: true}},
+		{"timeout: no answer from here on", Fault{Toxics: []Toxic{Timeout(0)}}},
+	}
+}
+
+// Expected is a connection fault and what a stage must do under it.
+type Expected[E any] struct {
+	Named
+	Want E
+}
+
+// Expect pairs each of ConnectionFaults(attempt) with what a stage must do
+// under it, as expect names it, and fails t for a fault that expect does
+// not name, or a name in expect that is no fault.
+func Expect[E any](t testing.TB, attempt time.Duration, expect map[string]E) []Expected[E] {
+	t.Helper()
+	var out []Expected[E]
+	for _, f := range ConnectionFaults(attempt) {
+		want, ok := expect[f.Name]
+		if !ok {
+			t.Fatalf("no expectation for the connection fault %q", f.Name)
+		}
+		out = append(out, Expected[E]{f, want})
+	}
+	if len(out) != len(expect) {
+		t.Fatalf("%d expectations for %d connection faults", len(expect), len(out))
+	}
+	return out
 }

@@ -226,37 +226,47 @@ func (r targetRun) faultThenHeal(t *testing.T, ref *stagetest.Outcome, ok, bites
 	}
 }
 
-// apiFaults are the faults put on every call: the proxy's hit the
-// connection, once (the next connection or request goes through) or until
-// cleared; 5xx and 429 are answered by the proxy's HTTP front, as the
-// fake API server has no fault knobs. ok says whether the run must get
-// through the fault; bites, whether it must make more calls than a
-// fault-free run to do so.
-var apiFaults = []struct {
+// apiFault is one way a call can fail: ok says whether the run must get
+// through it; bites, whether it must make more calls than a fault-free run
+// to do so.
+type apiFault struct {
 	name      string
 	fault     faultproxy.Fault
 	ok, bites bool
-}{
-	{"latency within the attempt limit", faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.Latency(apiAttempt / 5)}}, true, false},
-	{"latency beyond the attempt limit", faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.Latency(time.Minute)}, Once: true}, true, true},
-	{"reset_peer", faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.ResetPeer()}, Once: true}, true, true},
-	{"slow body (bandwidth)", faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.Bandwidth(1)}, Once: true}, true, true},
-	{"answer cut halfway (limit_data)", faultproxy.Fault{CutAnswer: true, Once: true}, true, true},
-	{"slow_close", faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.SlowClose(2 * apiAttempt)}, Once: true}, true, false},
-	{"timeout: no answer from here on", faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.Timeout(0)}}, false, false},
-	{"503 once", faultproxy.Fault{Status: 503, Times: 1}, true, true},
-	{"429 once, Retry-After 0", faultproxy.Fault{Status: 429, RetryAfter: "0", Times: 1}, true, true},
-	{"503 until fixed", faultproxy.Fault{Status: 503}, false, false},
-	{"429 until fixed", faultproxy.Fault{Status: 429, RetryAfter: "0"}, false, false},
+}
+
+// apiFaults are the faults put on every call: faultproxy's connection
+// faults, and 5xx and 429 answered by the proxy's HTTP front, as the fake
+// API server has no fault knobs.
+func apiFaults(t *testing.T) []apiFault {
+	var faults []apiFault
+	for _, f := range faultproxy.Expect(t, apiAttempt, map[string]struct{ ok, bites bool }{
+		"latency within the attempt limit": {true, false},
+		"latency beyond the attempt limit": {true, true},
+		"reset_peer":                       {true, true},
+		"slow body (bandwidth)":            {true, true},
+		"answer cut halfway (limit_data)":  {true, true},
+		"slow_close":                       {true, false},
+		"timeout: no answer from here on":  {false, false},
+	}) {
+		faults = append(faults, apiFault{f.Name, f.Fault, f.Want.ok, f.Want.bites})
+	}
+	return append(faults,
+		apiFault{"503 once", faultproxy.Fault{Status: 503, Times: 1}, true, true},
+		apiFault{"429 once, Retry-After 0", faultproxy.Fault{Status: 429, RetryAfter: "0", Times: 1}, true, true},
+		apiFault{"503 until fixed", faultproxy.Fault{Status: 503}, false, false},
+		apiFault{"429 until fixed", faultproxy.Fault{Status: 429, RetryAfter: "0"}, false, false},
+	)
 }
 
 // TestTargetFaultAtEachCall fails each list call of a target's run in each
 // way of apiFaults, then runs the stage again without faults.
 func TestTargetFaultAtEachCall(t *testing.T) {
+	faults := apiFaults(t)
 	for _, r := range targetRuns(t) {
 		ref := r.reference(t)
 		for i, call := range r.calls {
-			for _, f := range apiFaults {
+			for _, f := range faults {
 				t.Run(fmt.Sprintf("%s/%d %s/%s", r.name, i+1, call, f.name), func(t *testing.T) {
 					t.Parallel()
 					r.faultThenHeal(t, ref, f.ok, f.bites, func(p *faultPlatform) {

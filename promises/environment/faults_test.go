@@ -660,30 +660,38 @@ func answer(a awsAnswer) func(*testing.T, *faultAWS, int) {
 	}
 }
 
-// apiFaults are the faults put on every call. The proxy's hit the
-// connection, once (the next connection or request goes through) or until
-// healed; the 503s come from the proxy's front, like a load balancer's;
-// throttling and a 500 after the call took effect come in AWS's own shape.
-var apiFaults = []apiFault{
-	{"latency within the attempt limit", toxic(faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.Latency(faultAttempt / 5)}}), succeeds, false},
-	{"latency beyond the attempt limit", toxic(faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.Latency(time.Minute)}, Once: true}), succeeds, true},
-	{"reset_peer", toxic(faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.ResetPeer()}, Once: true}), succeeds, true},
-	// 1 KB/s: answers longer than about 1,000 bytes (some of IAM's)
-	// outlast the attempt limit, shorter ones only slow it.
-	{"slow body (bandwidth)", toxic(faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.Bandwidth(1)}, Once: true}), succeeds, false},
-	{"answer cut halfway (limit_data)", toxic(faultproxy.Fault{CutAnswer: true, Once: true}), cutShort, false},
-	// HTTP keeps connections open: a slow close delays nothing a call
-	// waits for.
-	{"slow_close", toxic(faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.SlowClose(2 * faultAttempt)}, Once: true}), succeeds, false},
-	{"timeout: no answer from here on", toxic(faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.Timeout(0)}}), fails, false},
-	{"503 once", toxic(faultproxy.Fault{Status: 503, Times: 1}), succeeds, true},
-	{"503 until healed", toxic(faultproxy.Fault{Status: 503}), fails, false},
-	{"500 after taking effect, once", answer(awsAnswer{times: 1}), succeeds, true},
-	{"500 after taking effect, until healed", answer(awsAnswer{}), fails, false},
-	{"throttled once", answer(awsAnswer{times: 1, throttle: true}), succeeds, true},
-	{"throttled until healed", answer(awsAnswer{throttle: true}), fails, false},
-	// A proxy's 429, without AWS's error code: the SDK does not retry it.
-	{"429 once, not from AWS", toxic(faultproxy.Fault{Status: 429, RetryAfter: "0", Times: 1}), fails, false},
+// apiFaults are the faults put on every call: faultproxy's connection
+// faults; 503s from the proxy's front, like a load balancer's; throttling
+// and a 500 after the call took effect in AWS's own shape.
+func apiFaults(t *testing.T) []apiFault {
+	type want struct {
+		outcome outcome
+		bites   bool
+	}
+	var faults []apiFault
+	for _, f := range faultproxy.Expect(t, faultAttempt, map[string]want{
+		"latency within the attempt limit": {succeeds, false},
+		"latency beyond the attempt limit": {succeeds, true},
+		"reset_peer":                       {succeeds, true},
+		// Answers longer than about 1,000 bytes (some of IAM's) outlast
+		// the attempt limit; shorter ones are only slowed.
+		"slow body (bandwidth)":           {succeeds, false},
+		"answer cut halfway (limit_data)": {cutShort, false},
+		"slow_close":                      {succeeds, false},
+		"timeout: no answer from here on": {fails, false},
+	}) {
+		faults = append(faults, apiFault{f.Name, toxic(f.Fault), f.Want.outcome, f.Want.bites})
+	}
+	return append(faults,
+		apiFault{"503 once", toxic(faultproxy.Fault{Status: 503, Times: 1}), succeeds, true},
+		apiFault{"503 until healed", toxic(faultproxy.Fault{Status: 503}), fails, false},
+		apiFault{"500 after taking effect, once", answer(awsAnswer{times: 1}), succeeds, true},
+		apiFault{"500 after taking effect, until healed", answer(awsAnswer{}), fails, false},
+		apiFault{"throttled once", answer(awsAnswer{times: 1, throttle: true}), succeeds, true},
+		apiFault{"throttled until healed", answer(awsAnswer{throttle: true}), fails, false},
+		// A proxy's 429, without AWS's error code: the SDK does not retry it.
+		apiFault{"429 once, not from AWS", toxic(faultproxy.Fault{Status: 429, RetryAfter: "0", Times: 1}), fails, false},
+	)
 }
 
 // concurrently runs run(t, i) as the subtest names[i], for every i, up to
@@ -720,9 +728,10 @@ func TestAPIFaultAtEachCall(t *testing.T) {
 	}
 	var cases []tc
 	var names []string
+	faults := apiFaults(t)
 	for _, r := range apiRuns {
 		for i, call := range r.calls {
-			for _, f := range apiFaults {
+			for _, f := range faults {
 				cases = append(cases, tc{r, i + 1, f})
 				names = append(names, fmt.Sprintf("%s/%d %s/%s", r.name, i+1, call, f.name))
 			}

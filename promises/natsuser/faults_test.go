@@ -392,27 +392,31 @@ func answer(times int, f fakesynadia.Fault) func(*testing.T, *faultCloud, int, s
 	}
 }
 
-// callFaults are the faults put on every call. The proxy's hit the
-// connection, once (the next connection or request goes through) or until
-// cleared; 5xx and 429 come from the fake, which can also answer after the
+// callFaults are the faults put on every call: faultproxy's connection
+// faults, and 5xx and 429 from the fake, which can also answer after the
 // call took effect.
-var callFaults = []callFault{
-	{"latency within the attempt limit", toxic(faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.Latency(faultAttempt / 5)}}), true, false},
-	{"latency beyond the attempt limit", toxic(faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.Latency(time.Minute)}, Once: true}), true, true},
-	{"reset_peer", toxic(faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.ResetPeer()}, Once: true}), true, true},
-	// 1 KB/s: answers longer than about 150 bytes outlast the attempt
-	// limit, the few shorter ones (a DELETE's 204) only slow it.
-	{"slow body (bandwidth)", toxic(faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.Bandwidth(1)}, Once: true}), true, false},
-	{"answer cut halfway (limit_data)", toxic(faultproxy.Fault{CutAnswer: true, Once: true}), true, true},
-	// HTTP keeps connections open: a slow close delays nothing a call
-	// waits for.
-	{"slow_close", toxic(faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.SlowClose(2 * faultAttempt)}, Once: true}), true, false},
-	{"timeout: no answer from here on", toxic(faultproxy.Fault{Toxics: []faultproxy.Toxic{faultproxy.Timeout(0)}}), false, false},
-	{"503 once", answer(1, fakesynadia.Fault{Status: 503, Body: "upstream connect error"}), true, true},
-	{"429 once, Retry-After 0", answer(1, fakesynadia.Fault{Status: 429, RetryAfter: "0"}), true, true},
-	{"500 after taking effect", answer(1, fakesynadia.Fault{Status: 500, Commit: true}), true, true},
-	{"503 until fixed", answer(100, fakesynadia.Fault{Status: 503}), false, false},
-	{"429 until fixed", answer(100, fakesynadia.Fault{Status: 429, RetryAfter: "0"}), false, false},
+func callFaults(t *testing.T) []callFault {
+	var faults []callFault
+	for _, f := range faultproxy.Expect(t, faultAttempt, map[string]struct{ ok, bites bool }{
+		"latency within the attempt limit": {true, false},
+		"latency beyond the attempt limit": {true, true},
+		"reset_peer":                       {true, true},
+		// Answers longer than about 150 bytes outlast the attempt limit;
+		// the few shorter ones (a DELETE's 204) are only slowed.
+		"slow body (bandwidth)":           {true, false},
+		"answer cut halfway (limit_data)": {true, true},
+		"slow_close":                      {true, false},
+		"timeout: no answer from here on": {false, false},
+	}) {
+		faults = append(faults, callFault{f.Name, toxic(f.Fault), f.Want.ok, f.Want.bites})
+	}
+	return append(faults,
+		callFault{"503 once", answer(1, fakesynadia.Fault{Status: 503, Body: "upstream connect error"}), true, true},
+		callFault{"429 once, Retry-After 0", answer(1, fakesynadia.Fault{Status: 429, RetryAfter: "0"}), true, true},
+		callFault{"500 after taking effect", answer(1, fakesynadia.Fault{Status: 500, Commit: true}), true, true},
+		callFault{"503 until fixed", answer(100, fakesynadia.Fault{Status: 503}), false, false},
+		callFault{"429 until fixed", answer(100, fakesynadia.Fault{Status: 429, RetryAfter: "0"}), false, false},
+	)
 }
 
 // TestCloudFaultAtEachCall fails each call of each kind of run in each way
@@ -420,9 +424,10 @@ var callFaults = []callFault{
 func TestCloudFaultAtEachCall(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	refs := references(t, now)
+	faults := callFaults(t)
 	for _, r := range cloudRuns {
 		for i, route := range r.calls {
-			for _, f := range callFaults {
+			for _, f := range faults {
 				t.Run(fmt.Sprintf("%s/%d %s/%s", r.name, i+1, route, f.name), func(t *testing.T) {
 					t.Parallel()
 					r.faultThenHeal(t, now, refs[r.name], f.ok, f.bites, func(e *faultCloud) { f.inject(t, e, i+1, route) })
