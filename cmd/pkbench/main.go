@@ -23,6 +23,11 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/promisekit/promisekit/internal/benchkit"
+	apiaggregatorbench "github.com/promisekit/promisekit/promises/apiaggregator/benchscenario"
+	environmentbench "github.com/promisekit/promisekit/promises/environment/benchscenario"
+	natsuserbench "github.com/promisekit/promisekit/promises/natsuser/benchscenario"
 )
 
 func main() {
@@ -112,12 +117,13 @@ func run() error {
 	return nil
 }
 
-// allScenarios lists every scenario: the example stage here, the promises'
-// in their own files.
-func allScenarios() ([]Scenario, []Batch) {
+// allScenarios lists every scenario: the example stage's here, then each
+// promise's, which its own benchscenario package registers. A new promise
+// with scenarios adds its package to this list.
+func allScenarios() ([]benchkit.Scenario, []benchkit.Batch) {
 	scenarios, batches := exampleScenarios()
-	for _, f := range []func() ([]Scenario, []Batch){
-		apiaggregatorScenarios, natsuserScenarios, environmentScenarios,
+	for _, f := range []func() ([]benchkit.Scenario, []benchkit.Batch){
+		apiaggregatorbench.Scenarios, natsuserbench.Scenarios, environmentbench.Scenarios,
 	} {
 		s, b := f()
 		scenarios = append(scenarios, s...)

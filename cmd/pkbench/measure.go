@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/promisekit/promisekit/internal/benchkit"
 )
 
 // sample is one process run.
@@ -47,8 +49,8 @@ func median(ds []time.Duration) time.Duration {
 }
 
 // runOnce runs binary in p as Kratix would start it and measures it.
-func runOnce(ctx context.Context, p *pod, binary string, inv Invocation) (sample, error) {
-	return runCommand(p, p.command(ctx, binary, inv), filepath.Join(filepath.Dir(binary), "rusage"))
+func runOnce(ctx context.Context, p *benchkit.Pod, binary string, inv benchkit.Invocation) (sample, error) {
+	return runCommand(p, p.Command(ctx, binary, inv), filepath.Join(filepath.Dir(binary), "rusage"))
 }
 
 // runCommand runs cmd in fresh output directories through the rusage
@@ -56,8 +58,8 @@ func runOnce(ctx context.Context, p *pod, binary string, inv Invocation) (sample
 // that process and every child it waited for: wall time around
 // fork/exec/wait, user+system CPU, and the largest peak RSS of any one of
 // them.
-func runCommand(p *pod, cmd *exec.Cmd, launcher string) (sample, error) {
-	if err := p.reset(); err != nil {
+func runCommand(p *benchkit.Pod, cmd *exec.Cmd, launcher string) (sample, error) {
+	if err := p.Reset(); err != nil {
 		return sample{}, err
 	}
 	name := filepath.Base(cmd.Args[len(cmd.Args)-1])
@@ -84,7 +86,7 @@ func runCommand(p *pod, cmd *exec.Cmd, launcher string) (sample, error) {
 
 // timeScenario times a scenario and the floor alternately, n runs each,
 // after a few untimed warm-up runs of both.
-func timeScenario(ctx context.Context, root, binDir string, s Scenario, n int) (row, error) {
+func timeScenario(ctx context.Context, root, binDir string, s benchkit.Scenario, n int) (row, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops servers the scenario started
 	ws, err := newWorkspace(root, binDir)
@@ -96,7 +98,7 @@ func timeScenario(ctx context.Context, root, binDir string, s Scenario, n int) (
 	if err != nil {
 		return row{}, fmt.Errorf("preparing: %w", err)
 	}
-	p, err := newPod(ws.Dir, inv.Object)
+	p, err := benchkit.NewPod(ws.Dir, inv.Object)
 	if err != nil {
 		return row{}, err
 	}
@@ -123,7 +125,7 @@ func timeScenario(ctx context.Context, root, binDir string, s Scenario, n int) (
 	return r, nil
 }
 
-func runBatch(ctx context.Context, root, binDir string, b Batch, n int) (batchRow, error) {
+func runBatch(ctx context.Context, root, binDir string, b benchkit.Batch, n int) (batchRow, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ws, err := newWorkspace(root, binDir)
@@ -147,12 +149,12 @@ func runBatch(ctx context.Context, root, binDir string, b Batch, n int) (batchRo
 	var peak int64
 	start := time.Now()
 	for _, inv := range invs {
-		p, err := newPod(ws.Dir, inv.Object)
+		p, err := benchkit.NewPod(ws.Dir, inv.Object)
 		if err != nil {
 			return batchRow{}, err
 		}
 		s, err := runOnce(ctx, p, binary, inv)
-		p.remove()
+		p.Remove()
 		if err != nil {
 			return batchRow{}, err
 		}
@@ -169,7 +171,7 @@ func runBatch(ctx context.Context, root, binDir string, b Batch, n int) (batchRo
 	return r, nil
 }
 
-func newWorkspace(root, binDir string) (*Workspace, error) {
+func newWorkspace(root, binDir string) (*benchkit.Workspace, error) {
 	dir, err := os.MkdirTemp("", "pkbench-")
 	if err != nil {
 		return nil, err
@@ -178,7 +180,7 @@ func newWorkspace(root, binDir string) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Workspace{Dir: dir, BinDir: abs, Root: root}, nil
+	return &benchkit.Workspace{Dir: dir, BinDir: abs, Root: root}, nil
 }
 
 func fileSize(path string) (int64, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nkeys"
 
+	"github.com/promisekit/promisekit/internal/benchkit"
 	"github.com/promisekit/promisekit/internal/devkeys"
 )
 
@@ -32,7 +33,7 @@ type Comparison struct {
 	// environment (the files it reads, such as a certificate). The script
 	// runs on the same object, with the same Kratix variables and
 	// directories, plus this environment and the CLIs' paths.
-	Prepare func(ctx context.Context, ws *Workspace) (Invocation, map[string]string, error)
+	Prepare func(ctx context.Context, ws *benchkit.Workspace) (benchkit.Invocation, map[string]string, error)
 }
 
 // The issue's bar: our stages at least this much faster in wall time than
@@ -60,18 +61,18 @@ func comparisons() []Comparison {
 		Name:   "apiaggregatortarget configure, shell (bash + yq + ytt) vs Go",
 		Binary: "apiaggregator",
 		Script: "bench/shell/apiaggregatortarget.sh",
-		Prepare: func(ctx context.Context, ws *Workspace) (Invocation, map[string]string, error) {
+		Prepare: func(ctx context.Context, ws *benchkit.Workspace) (benchkit.Invocation, map[string]string, error) {
 			// The platform API off: the Go stage then reads nothing
 			// outside, as the script reads nothing, and both write the
 			// same documents.
 			config := filepath.Join(ws.Dir, "apiaggregator.yaml")
 			if err := os.WriteFile(config, []byte("platformAPI: \"off\"\n"), 0o644); err != nil {
-				return Invocation{}, nil, err
+				return benchkit.Invocation{}, nil, err
 			}
-			inv, err := firstConfigure(ws.Root, "promises/apiaggregator/apiaggregatortarget-promise.yaml",
+			inv, err := benchkit.FirstConfigure(ws.Root, "promises/apiaggregator/apiaggregatortarget-promise.yaml",
 				"promises/apiaggregator/examples/orders.yaml", map[string]string{"PROMISEKIT_CONFIG": config})
 			if err != nil {
-				return Invocation{}, nil, err
+				return benchkit.Invocation{}, nil, err
 			}
 			return inv, map[string]string{"TEMPLATES_DIR": filepath.Join(ws.Root, "bench/shell/templates")}, nil
 		},
@@ -79,25 +80,25 @@ func comparisons() []Comparison {
 		Name:   "natsuser steady-state re-run, shell (bash + yq + kubeseal) vs Go",
 		Binary: "natsuser",
 		Script: "bench/shell/natsuser-steady.sh",
-		Prepare: func(ctx context.Context, ws *Workspace) (Invocation, map[string]string, error) {
+		Prepare: func(ctx context.Context, ws *benchkit.Workspace) (benchkit.Invocation, map[string]string, error) {
 			// A 4096-bit sealing key, as the controller makes; the same
 			// certificate for both stages.
 			keys, err := devkeys.Generate(filepath.Join(ws.Dir, "keys"), devkeys.Options{})
 			if err != nil {
-				return Invocation{}, nil, err
+				return benchkit.Invocation{}, nil, err
 			}
-			inv, err := firstConfigure(ws.Root, "promises/natsuser/promise.yaml", "promises/natsuser/examples/orders-api.yaml", keys.Env())
+			inv, err := benchkit.FirstConfigure(ws.Root, "promises/natsuser/promise.yaml", "promises/natsuser/examples/orders-api.yaml", keys.Env())
 			if err != nil {
-				return Invocation{}, nil, err
+				return benchkit.Invocation{}, nil, err
 			}
 			// One run creates the user; the timed run is the scheduled
 			// re-run after it.
 			if inv, err = ws.Converge(ctx, "natsuser", inv, 1); err != nil {
-				return Invocation{}, nil, err
+				return benchkit.Invocation{}, nil, err
 			}
 			creds, err := writeUserCreds(ws.Dir, keys)
 			if err != nil {
-				return Invocation{}, nil, err
+				return benchkit.Invocation{}, nil, err
 			}
 			return inv, map[string]string{"SEALING_CERT": keys.CertificateFile, "NATS_CREDS_FILE": creds}, nil
 		},
@@ -128,7 +129,7 @@ func writeUserCreds(dir string, keys *devkeys.Keys) (string, error) {
 	claims := jwt.NewUserClaims(userPub)
 	claims.Name = "kratix.team-orders.orders-api"
 	claims.IssuerAccount = keys.AccountPublicKey
-	claims.Expires = benchNow.Add(30 * 24 * time.Hour).Unix()
+	claims.Expires = benchkit.Now.Add(30 * 24 * time.Hour).Unix()
 	token, err := claims.Encode(signer)
 	if err != nil {
 		return "", err
@@ -192,7 +193,7 @@ func timeComparison(ctx context.Context, root, binDir string, c Comparison, n in
 		return comparisonRow{}, err
 	}
 	contenders := []contender{shell, {argv: []string{filepath.Join(ws.BinDir, c.Binary)}}, {argv: []string{filepath.Join(ws.BinDir, "floor")}}}
-	p, err := newPod(ws.Dir, inv.Object)
+	p, err := benchkit.NewPod(ws.Dir, inv.Object)
 	if err != nil {
 		return comparisonRow{}, err
 	}
@@ -222,7 +223,7 @@ type contender struct {
 }
 
 // shellContender is a script run as `bash <script>`, given the CLIs' paths.
-func shellContender(ws *Workspace, script string, extra map[string]string) (contender, error) {
+func shellContender(ws *benchkit.Workspace, script string, extra map[string]string) (contender, error) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		return contender{}, err
@@ -239,8 +240,8 @@ func shellContender(ws *Workspace, script string, extra map[string]string) (cont
 	return c, nil
 }
 
-func (c contender) command(ctx context.Context, p *pod, inv Invocation) *exec.Cmd {
-	cmd := p.command(ctx, c.argv[0], inv)
+func (c contender) command(ctx context.Context, p *benchkit.Pod, inv benchkit.Invocation) *exec.Cmd {
+	cmd := p.Command(ctx, c.argv[0], inv)
 	cmd.Args = slices.Clone(c.argv)
 	for _, k := range slices.Sorted(maps.Keys(c.env)) {
 		cmd.Env = append(cmd.Env, k+"="+c.env[k])
@@ -249,7 +250,7 @@ func (c contender) command(ctx context.Context, p *pod, inv Invocation) *exec.Cm
 }
 
 // run runs c once in p through the rusage launcher and measures it.
-func (c contender) run(ctx context.Context, p *pod, inv Invocation, launcher string) (sample, error) {
+func (c contender) run(ctx context.Context, p *benchkit.Pod, inv benchkit.Invocation, launcher string) (sample, error) {
 	return runCommand(p, c.command(ctx, p, inv), launcher)
 }
 

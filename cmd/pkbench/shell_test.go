@@ -13,6 +13,7 @@ import (
 	"github.com/bitnami-labs/sealed-secrets/pkg/crypto"
 	"sigs.k8s.io/yaml"
 
+	"github.com/promisekit/promisekit/internal/benchkit"
 	"github.com/promisekit/promisekit/internal/devkeys"
 )
 
@@ -59,7 +60,7 @@ func TestShellStagesMatchOurs(t *testing.T) {
 			for what, obj := range objects {
 				inv := inv
 				inv.Object = obj
-				ourPod, err := newPod(ws.Dir, obj)
+				ourPod, err := benchkit.NewPod(ws.Dir, obj)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -67,15 +68,15 @@ func TestShellStagesMatchOurs(t *testing.T) {
 				if _, err := ours.run(ctx, ourPod, inv, filepath.Join(binDir, "rusage")); err != nil {
 					t.Fatalf("%s: our stage: %v", what, err)
 				}
-				shellPod, err := newPod(ws.Dir, obj)
+				shellPod, err := benchkit.NewPod(ws.Dir, obj)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if _, err := shell.run(ctx, shellPod, inv, filepath.Join(binDir, "rusage")); err != nil {
 					t.Fatalf("%s: shell stage: %v", what, err)
 				}
-				want := readManifests(t, ourPod.paths.OutputDir)
-				got := readManifests(t, shellPod.paths.OutputDir)
+				want := readManifests(t, ourPod.Paths.OutputDir)
+				got := readManifests(t, shellPod.Paths.OutputDir)
 				if c.Binary == "natsuser" {
 					checkSealed(t, got, env["NATS_CREDS_FILE"], filepath.Join(ws.Dir, "keys"))
 					// Known differences: each stage's ciphertext (the Go

@@ -18,11 +18,10 @@ import (
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
-	"github.com/promisekit/promisekit/pkg/platformconfig"
 	"github.com/promisekit/promisekit/promises/apiaggregator"
 	"github.com/promisekit/promisekit/promises/environment"
 	"github.com/promisekit/promisekit/promises/natsuser"
-	"github.com/promisekit/promisekit/test/example/stage"
+	"github.com/promisekit/promisekit/test/example"
 )
 
 // root is the repository, from this package's directory.
@@ -37,7 +36,7 @@ func TestEveryPromiseHasACorpus(t *testing.T) {
 		"promises/apiaggregator/apiaggregatortarget-promise.yaml": "promises/apiaggregator/testdata/hostile/apiaggregatortarget",
 		"promises/environment/promise.yaml":                       "promises/environment/testdata/hostile/environment",
 		"promises/natsuser/promise.yaml":                          "promises/natsuser/testdata/hostile/natsuser",
-		"test/example/promise.yaml":                               "test/example/stage/testdata/hostile/greeting",
+		"test/example/promise.yaml":                               "test/example/testdata/hostile/greeting",
 	}
 	// pending are Promises whose corpus is still to be written, and why.
 	// To add one: write its requests under
@@ -99,7 +98,7 @@ func TestMain(m *testing.M) {
 	case "":
 		os.Exit(m.Run())
 	case "apiaggregator":
-		kratix.Main("apiaggregator", apiaggregator.Workflows(platformapi.New))
+		kratix.Main("apiaggregator", apiaggregator.Workflows(func(getenv func(string) string) (platformapi.API, error) { return platformapi.NewInCluster(getenv) }))
 	case "natsuser":
 		kratix.Main("natsuser", natsuser.Workflows())
 	case "environment":
@@ -107,7 +106,7 @@ func TestMain(m *testing.M) {
 		// environment-aws: no input here gets as far as needing it.
 		kratix.Main("environment", environment.Workflows(environment.Outside{}))
 	case "example":
-		kratix.Main("example", stage.Workflows())
+		kratix.Main("example", example.Workflows())
 	default:
 		os.Exit(3)
 	}
@@ -163,7 +162,7 @@ func TestBinaryRefuses(t *testing.T) {
 			{file: "ttl-overflow.yaml", stage: "spec.ttl: 213505d is longer than this platform allows (720h)"},
 			{file: "wrong-kind.yaml", stage: `input object: kind "EnvironmentType" is not Environment`},
 		}},
-		{"example", "test/example/promise.yaml", "test/example/examples/greeting.yaml", "test/example/stage/testdata/hostile/greeting", []input{
+		{"example", "test/example/promise.yaml", "test/example/examples/greeting.yaml", "test/example/testdata/hostile/greeting", []input{
 			{file: "confusable-name.yaml", stage: "metadata.name: must be a DNS subdomain"},
 			{file: "long-greeting.yaml", stage: "spec.greeting: must be at most 64 characters, not 65"},
 			{file: "list.yaml", stage: "input object: the document is a list, not an object"},
@@ -188,7 +187,7 @@ func TestBinaryRefuses(t *testing.T) {
 				h := stagetest.New(t, p.stage, kratix.Workflows{}, wf, base)
 				// Not the default configuration path: a machine running
 				// the tests may have one.
-				h.Env[platformconfig.Variable] = filepath.Join(t.TempDir(), "absent.yaml")
+				delete(h.Env, kratix.ConfigVariable)
 				dirs := h.PodDirs()
 				earlier := map[string]string{
 					filepath.Join(dirs.OutputDir, "configmap_team_earlier.yaml"):       "kind: ConfigMap\n",

@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/promisekit/promisekit/internal/kratixsim"
+	"github.com/promisekit/promisekit/internal/localrun/localapi"
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
 )
@@ -292,7 +293,7 @@ func (r *runner) runPipeline(ctx context.Context, obj map[string]any, pl pipelin
 		env["KRATIX_OUTPUT_DIR"] = dirs.OutputDir
 		env["KRATIX_METADATA_DIR"] = dirs.MetadataDir
 		env[kratix.NowVariable] = r.o.Now.UTC().Format(time.RFC3339)
-		env[platformapi.LocalVariable] = filepath.Join(r.o.StateStore, PlatformDir)
+		env[localapi.Variable] = filepath.Join(r.o.StateStore, PlatformDir)
 
 		cmd := exec.CommandContext(ctx, bin)
 		cmd.Env = envList(env)

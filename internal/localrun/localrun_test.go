@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/promisekit/promisekit/internal/kratixsim"
+	"github.com/promisekit/promisekit/internal/localrun/localapi"
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
 	"github.com/promisekit/promisekit/pkg/state"
@@ -63,10 +64,13 @@ func counterStage() kratix.Workflows {
 			res.Documents = []kratix.Document{{Object: cm("main")}, {Directory: "edge", Object: cm("edge")}}
 			res.DestinationSelectors = []kratix.DestinationSelector{{Directory: "edge", MatchLabels: map[string]string{"zone": "edge"}}}
 			if spec.DeleteSelf {
-				api, err := platformapi.New(req.Getenv)
-				if err != nil {
-					return nil, err
+				// This stage only ever runs under the runner, which names
+				// its object directory.
+				dir := req.Getenv(localapi.Variable)
+				if dir == "" {
+					return nil, fmt.Errorf("%s is not set", localapi.Variable)
 				}
+				api := platformapi.NewDir(dir)
 				r := platformapi.Resource{Group: req.Env.ObjectGroup, Version: req.Env.ObjectVersion, Plural: req.Env.CRDPlural}
 				if err := api.Delete(ctx, r, req.Object.Metadata.Namespace, req.Object.Metadata.Name, req.Object.Metadata.UID); err != nil {
 					return nil, err

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/promisekit/promisekit/internal/devkeys"
@@ -93,24 +92,5 @@ func TestBinary(t *testing.T) {
 				t.Errorf("status.yaml: %v", statErr)
 			}
 		})
-	}
-}
-
-// TestImportGraph keeps test-only packages out of the binary.
-func TestImportGraph(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, pkg := range strings.Fields(string(out)) {
-		for _, banned := range []string{
-			"k8s.io/client-go", "k8s.io/apiextensions-apiserver", "k8s.io/apimachinery", "github.com/nats-io/nats-server",
-			"github.com/bitnami-labs/sealed-secrets/pkg/apis", "github.com/nats-io/nats.go",
-			"github.com/promisekit/promisekit/internal/",
-		} {
-			if strings.HasPrefix(pkg, banned) {
-				t.Errorf("the binary imports %s", pkg)
-			}
-		}
 	}
 }

@@ -24,7 +24,7 @@ func FuzzParseObject(f *testing.F) {
 	}
 	// Every promise's hostile corpus (internal/hostile) seeds it too.
 	corpora, _ := filepath.Glob("../../*/*/testdata/hostile/*/*.yaml")
-	more, _ := filepath.Glob("../../test/example/stage/testdata/hostile/*/*.yaml")
+	more, _ := filepath.Glob("../../test/example/testdata/hostile/*/*.yaml")
 	for _, file := range append(corpora, more...) {
 		data, err := os.ReadFile(file)
 		if err != nil {

@@ -13,6 +13,8 @@ import (
 	goyaml "go.yaml.in/yaml/v2"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/promisekit/promisekit/pkg/k8sname"
 )
 
 // MaxInputBytes bounds the input object, and with it what decoding it can
@@ -130,9 +132,9 @@ func ParseObject(data []byte) (*Object, error) {
 	switch m := o.Metadata; {
 	case m.Name == "":
 		return nil, errors.New("input object: metadata.name is required")
-	case !isDNSName(m.Name, 253, true):
+	case !k8sname.IsDNSSubdomain(m.Name):
 		return nil, &FieldError{Field: "metadata.name", Detail: "must be a DNS subdomain (at most 253 lower-case letters, digits, '-' and '.'), as the API server requires"}
-	case m.Namespace != "" && !isDNSName(m.Namespace, 63, false):
+	case m.Namespace != "" && !k8sname.IsDNSLabel(m.Namespace):
 		return nil, &FieldError{Field: "metadata.namespace", Detail: "must be a DNS label (at most 63 lower-case letters, digits and '-'), as the API server requires"}
 	}
 	return &o, nil
@@ -168,30 +170,6 @@ func jsonKind(first byte) string {
 		return "a boolean"
 	}
 	return "a number"
-}
-
-// isDNSName reports whether s is an RFC 1123 label (dots false) or
-// subdomain (dots true) of at most limit bytes, as Kubernetes checks object
-// names and namespaces: lower-case ASCII letters, digits and '-', each label
-// starting and ending with a letter or digit.
-func isDNSName(s string, limit int, dots bool) bool {
-	if len(s) == 0 || len(s) > limit {
-		return false
-	}
-	labelStart := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-			labelStart = false
-		case c == '-' && !labelStart && i+1 < len(s) && s[i+1] != '.':
-		case c == '.' && dots && !labelStart && i+1 < len(s):
-			labelStart = true
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // checkDocument refuses, before anything is decoded, what Kratix never

@@ -3,9 +3,9 @@ package kratix
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"sync"
+
+	"github.com/promisekit/promisekit/pkg/k8sname"
 )
 
 // Result is everything a stage produces in one run. Nothing is written until
@@ -50,17 +50,6 @@ func (r *Result) SetStatus(key string, value any) {
 	r.Status[key] = value
 }
 
-// The label patterns compile on first use: most runs write no selectors,
-// and compiling at package init would add to every run's start-up.
-var (
-	labelKeyRE = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
-	})
-	labelValueRE = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$`)
-	})
-)
-
 // validateSelectors applies the rules of Kratix's ParseDestinationSelectors
 // (work-creator/lib): every entry has labels, directories are unique single
 // path segments after filepath.Clean. Label syntax is checked as well, since
@@ -73,10 +62,10 @@ func validateSelectors(sels []DestinationSelector) error {
 			return fmt.Errorf("%s: matchLabels is empty", field)
 		}
 		for k, v := range s.MatchLabels {
-			if len(k) > 316 || !labelKeyRE().MatchString(k) {
+			if !k8sname.IsLabelKey(k) {
 				return fmt.Errorf("%s.matchLabels: invalid label key %q", field, k)
 			}
-			if len(v) > 63 || !labelValueRE().MatchString(v) {
+			if !k8sname.IsLabelValue(v) {
 				return fmt.Errorf("%s.matchLabels[%s]: invalid label value %q", field, k, v)
 			}
 		}

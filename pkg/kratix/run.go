@@ -22,7 +22,13 @@ type Request struct {
 	// Now is the time of this run. Stages take time from here, never from
 	// time.Now, so that tests and the local runner can move the clock.
 	Now time.Time
-	// Getenv reads the container's environment (platform configuration).
+	// ConfigPath names the platform configuration file; "" is the
+	// default path, which may be absent (see package platformconfig).
+	ConfigPath string
+	// Getenv reads the container's environment, for the clients of
+	// outside systems that take their settings from it under their own
+	// names (the AWS SDK's AWS_*, the Pod's KUBERNETES_SERVICE_*).
+	// Settings of our own come from the configuration file.
 	Getenv func(string) string
 }
 
@@ -49,9 +55,15 @@ func (w Workflows) pick(env Env) StageFunc {
 	return nil
 }
 
-// NowVariable overrides the clock of a run (RFC 3339). Kratix never sets it;
-// the local runner does, to show what a later scheduled re-run does.
-const NowVariable = "PROMISEKIT_NOW"
+// The variables Run reads besides Kratix's own. Kratix sets neither.
+const (
+	// ConfigVariable names the platform configuration file, when it is not
+	// at the default path.
+	ConfigVariable = "PROMISEKIT_CONFIG"
+	// NowVariable overrides the clock of a run (RFC 3339): the local
+	// runner sets it, to show what a later scheduled re-run does.
+	NowVariable = "PROMISEKIT_NOW"
+)
 
 // Run runs one stage the way Kratix does: read the environment and the input
 // object, call the workflow's function, write its result. stage names the
@@ -76,7 +88,7 @@ func Run(ctx context.Context, stage string, w Workflows, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	res, err := fn(ctx, &Request{Env: env, Object: obj, Now: now, Getenv: getenv})
+	res, err := fn(ctx, &Request{Env: env, Object: obj, Now: now, ConfigPath: getenv(ConfigVariable), Getenv: getenv})
 	if err != nil {
 		return err
 	}

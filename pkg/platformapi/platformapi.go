@@ -5,8 +5,11 @@
 // It speaks the Kubernetes REST API with net/http and the Pod's service
 // account instead of client-go: client-go and its scheme would add well over
 // 10 MiB and tens of milliseconds of package initialisation to every run of
-// a binary that needs two verbs on one resource. Outside a cluster (the local
-// runner, tests) the same calls read a directory of objects instead.
+// a binary that needs two verbs on one resource.
+//
+// Two implementations of API exist: Client, the cluster's API server, and
+// Dir, a directory of objects such as the one the local runner keeps. This
+// package never chooses between them: a binary's main does.
 package platformapi
 
 import (
@@ -30,10 +33,6 @@ import (
 	"github.com/promisekit/promisekit/pkg/kratix"
 )
 
-// LocalVariable names the object directory the local runner keeps; when set,
-// the client works on it instead of an API server.
-const LocalVariable = "PROMISEKIT_LOCAL_API"
-
 // Where Kubernetes mounts a Pod's service-account credentials.
 const (
 	serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -47,24 +46,66 @@ type Resource struct {
 	Plural  string
 }
 
-// Client is a platform API client. Create it with New or NewServer.
-type Client struct {
-	baseURL  string
-	token    func() (string, error)
-	http     *http.Client
-	localDir string
+// API is the platform API as the stages use it: list the objects of a
+// resource, and delete one object if it is still the one the caller saw.
+// Client (the cluster's API server) and Dir (a directory of objects)
+// implement it.
+type API interface {
+	// List returns every object of r in namespace ("" for all namespaces).
+	List(ctx context.Context, r Resource, namespace string) ([]*kratix.Object, error)
+	// Delete deletes the object namespace/name of r if its UID is uid. An
+	// object that is already gone, or replaced, counts as deleted.
+	Delete(ctx context.Context, r Resource, namespace, name, uid string) error
 }
 
-// New returns a client for where the stage runs: the local runner's object
-// directory when PROMISEKIT_LOCAL_API is set, else the cluster's API server
-// through the Pod's service account.
-func New(getenv func(string) string) (*Client, error) {
-	if dir := getenv(LocalVariable); dir != "" {
-		return &Client{localDir: dir}, nil
+var (
+	_ API = (*Client)(nil)
+	_ API = (*Dir)(nil)
+)
+
+// DefaultTimeout bounds each request to the API server (each attempt: a
+// retry has its own) unless WithTimeout sets another limit.
+const DefaultTimeout = 15 * time.Second
+
+// Client is the cluster's API server, spoken to over HTTPS. Create it with
+// NewInCluster or NewServer.
+type Client struct {
+	baseURL string
+	token   func() (string, error)
+	http    *http.Client
+	timeout time.Duration
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithTimeout bounds each request to the API server (each attempt; a retry
+// has its own) to d instead of DefaultTimeout. Zero or less keeps
+// DefaultTimeout, so an unset configuration setting can be passed as is.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.timeout = d
+		}
 	}
+}
+
+func (c *Client) apply(opts []Option) *Client {
+	c.timeout = DefaultTimeout
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// NewInCluster returns a client for the cluster's API server through the
+// Pod's service account: the address from KUBERNETES_SERVICE_HOST and
+// KUBERNETES_SERVICE_PORT (read with getenv), the CA and the token from
+// the service account's mounted files.
+func NewInCluster(getenv func(string) string, opts ...Option) (*Client, error) {
 	host, port := getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT")
 	if host == "" || port == "" {
-		return nil, fmt.Errorf("no platform API: neither %s nor KUBERNETES_SERVICE_HOST/PORT is set", LocalVariable)
+		return nil, errors.New("no platform API: KUBERNETES_SERVICE_HOST/PORT is not set (not running in a Pod)")
 	}
 	caPEM, err := os.ReadFile(filepath.Join(serviceAccountDir, "ca.crt"))
 	if err != nil {
@@ -90,27 +131,25 @@ func New(getenv func(string) string) (*Client, error) {
 			return strings.TrimSpace(string(b)), nil
 		},
 	}
-	return c, nil
+	return c.apply(opts), nil
 }
 
 // NewServer returns a client for the API server at baseURL that presents
 // token. hc carries the TLS configuration (nil: http.DefaultClient).
-func NewServer(baseURL, token string, hc *http.Client) *Client {
+func NewServer(baseURL, token string, hc *http.Client, opts ...Option) *Client {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{
+	c := &Client{
 		baseURL: strings.TrimSuffix(baseURL, "/"),
 		http:    hc,
 		token:   func() (string, error) { return token, nil },
 	}
+	return c.apply(opts)
 }
 
 // List returns every object of r in namespace ("" for all namespaces).
 func (c *Client) List(ctx context.Context, r Resource, namespace string) ([]*kratix.Object, error) {
-	if c.localDir != "" {
-		return c.listLocal(r, namespace)
-	}
 	var objs []*kratix.Object
 	cont := ""
 	for {
@@ -146,10 +185,7 @@ func (c *Client) List(ctx context.Context, r Resource, namespace string) ([]*kra
 // already gone, or replaced, counts as deleted.
 func (c *Client) Delete(ctx context.Context, r Resource, namespace, name, uid string) error {
 	if uid == "" {
-		return fmt.Errorf("deleting %s %s/%s: the object's uid is required", r.Plural, namespace, name)
-	}
-	if c.localDir != "" {
-		return c.deleteLocal(r, namespace, name, uid)
+		return errNoUID(r, namespace, name)
 	}
 	opts, _ := json.Marshal(map[string]any{
 		"apiVersion":    "v1",
@@ -169,6 +205,10 @@ func (c *Client) Delete(ctx context.Context, r Resource, namespace, name, uid st
 		return nil
 	}
 	return fmt.Errorf("deleting %s %s/%s: %s", r.Plural, namespace, name, statusError(status, body))
+}
+
+func errNoUID(r Resource, namespace, name string) error {
+	return fmt.Errorf("deleting %s %s/%s: the object's uid is required", r.Plural, namespace, name)
 }
 
 func (c *Client) collectionPath(r Resource, namespace string) string {
@@ -202,7 +242,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 			delay *= 2
 			wait = 0
 		}
-		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		rctx, cancel := context.WithTimeout(ctx, c.timeout)
 		req, err := http.NewRequestWithContext(rctx, method, c.baseURL+path, bytes.NewReader(body))
 		if err != nil {
 			cancel()

@@ -378,24 +378,53 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
-func TestNew(t *testing.T) {
+func TestNewInCluster(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	c, err := New(env(map[string]string{LocalVariable: "/tmp/x", "KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}))
-	if err != nil || c.localDir != "/tmp/x" {
-		t.Fatalf("local: %+v, %v", c, err)
-	}
-	if _, err := New(env(nil)); err == nil || !strings.Contains(err.Error(), LocalVariable) {
+	if _, err := NewInCluster(env(nil)); err == nil || !strings.Contains(err.Error(), "no platform API") {
 		t.Errorf("no environment: %v", err)
 	}
-	if _, err := New(env(map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1"})); err == nil {
+	if _, err := NewInCluster(env(map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1"})); err == nil {
 		t.Error("host without port accepted")
 	}
 	if _, statErr := os.Stat(filepath.Join(serviceAccountDir, "ca.crt")); statErr == nil {
 		t.Skip("running in a Pod with a service account")
 	}
-	_, err = New(env(map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}))
+	_, err := NewInCluster(env(map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}))
 	if err == nil || !strings.Contains(err.Error(), "service account's CA") {
 		t.Errorf("no service account: %v", err)
+	}
+}
+
+// TestTimeout: each request's limit is DefaultTimeout unless WithTimeout
+// sets another; a limit of zero or less keeps the default.
+func TestTimeout(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []Option
+		want time.Duration
+	}{
+		{"default", nil, DefaultTimeout},
+		{"set", []Option{WithTimeout(3 * time.Second)}, 3 * time.Second},
+		{"zero keeps the default", []Option{WithTimeout(0)}, DefaultTimeout},
+		{"negative keeps the default", []Option{WithTimeout(-time.Second)}, DefaultTimeout},
+		{"the last one counts", []Option{WithTimeout(time.Second), WithTimeout(2 * time.Second)}, 2 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NewServer("https://127.0.0.1", "t", nil, tc.opts...).timeout; got != tc.want {
+				t.Errorf("timeout %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	// A server that never answers: every attempt ends at the limit (some
+	// perhaps before the server has read the request, so the server's
+	// count is not checked), and the error says so.
+	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request, n int) { <-r.Context().Done() })
+	c := NewServer(srv.URL, "t", srv.Client(), WithTimeout(20*time.Millisecond))
+	_, err := c.List(context.Background(), widgets, "")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "after 4 attempts") {
+		t.Errorf("error %v, want each of 4 attempts to end at the limit", err)
 	}
 }
 
@@ -416,18 +445,9 @@ func writeObject(t *testing.T, dir, ns, name, uid string) string {
 	return p
 }
 
-func localClient(t *testing.T, dir string) *Client {
+func localClient(t *testing.T, dir string) *Dir {
 	t.Helper()
-	c, err := New(func(k string) string {
-		if k == LocalVariable {
-			return dir
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return NewDir(dir)
 }
 
 func TestLocalList(t *testing.T) {
@@ -577,6 +597,36 @@ func TestLocalPath(t *testing.T) {
 			}
 			if err != nil || got != filepath.FromSlash(tc.want) {
 				t.Errorf("LocalPath = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestDirRoot: a Dir works wherever its root is, whatever characters the
+// root's path holds (the runner's state store is the user's choice).
+func TestDirRoot(t *testing.T) {
+	tests := []struct {
+		name string
+		root string
+	}{
+		{"plain", "store"},
+		{"glob characters", "a[b]*?"},
+		{"spaces and dots", "my store/..x"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), tc.root)
+			p := writeObject(t, dir, "ns", "w", "u1")
+			d := NewDir(dir)
+			objs, err := d.List(context.Background(), widgets, "")
+			if err != nil || len(objs) != 1 || objs[0].Metadata.UID != "u1" {
+				t.Fatalf("List: %v objects, %v", len(objs), err)
+			}
+			if err := d.Delete(context.Background(), widgets, "ns", "w", "u1"); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+			if _, err := os.Stat(p); !os.IsNotExist(err) {
+				t.Errorf("object file remains: %v", err)
 			}
 		})
 	}

@@ -3,9 +3,11 @@
 // mode, ...), never the requesting team.
 //
 // The configuration is one YAML file, mounted into the pipeline from an
-// optional ConfigMap. A missing file means the embedded defaults, which each
-// promise keeps safe; a file that is present is decoded strictly over those
-// defaults, so a misspelt setting fails the run instead of being ignored.
+// optional ConfigMap, and it holds every setting of a binary, timeouts
+// included. A missing file at the default path means the embedded
+// defaults, which each promise keeps safe; a file that is present is
+// decoded strictly over those defaults, so a misspelt setting fails the
+// run instead of being ignored. Package stage calls Load for every stage.
 package platformconfig
 
 import (
@@ -22,42 +24,43 @@ import (
 )
 
 const (
-	// Variable names the configuration file, overriding DefaultPath.
-	Variable = "PROMISEKIT_CONFIG"
-	// DefaultPath is where a Promise mounts the file by default.
+	// DefaultPath is where a Promise mounts the file by default, from an
+	// optional ConfigMap.
 	DefaultPath = "/etc/promisekit/config.yaml"
 	// MaxBytes bounds the file: a ConfigMap holds at most 1 MiB.
 	MaxBytes = 1 << 20
 )
 
-// Load decodes the configuration file named by PROMISEKIT_CONFIG (or
-// DefaultPath) over into, which holds the defaults. It returns the file's
-// path for messages and whether the file was there; without it, into is
-// left as it was. Errors name the file and the field (config.<path>).
-func Load(getenv func(string) string, into any) (path string, found bool, err error) {
-	path = getenv(Variable)
-	if path == "" {
+// Load decodes the configuration file at path over into, which holds the
+// defaults, and returns the path it read for messages. An empty path means
+// DefaultPath, and there a missing file leaves into as it was: the Promise
+// mounts the file optionally. A path named explicitly must exist: a typo
+// in it must not silently give the defaults. Errors name the file and the
+// field (config.<path>).
+func Load(path string, into any) (string, error) {
+	explicit := path != ""
+	if !explicit {
 		path = DefaultPath
 	}
 	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return path, false, nil
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return path, nil
 	}
 	if err != nil {
-		return path, false, fmt.Errorf("reading platform configuration: %w", err)
+		return path, fmt.Errorf("reading platform configuration: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxBytes+1))
 	if err != nil {
-		return path, false, fmt.Errorf("reading platform configuration %s: %w", path, err)
+		return path, fmt.Errorf("reading platform configuration %s: %w", path, err)
 	}
 	if len(data) > MaxBytes {
-		return path, false, fmt.Errorf("platform configuration %s: larger than %d bytes", path, MaxBytes)
+		return path, fmt.Errorf("platform configuration %s: larger than %d bytes", path, MaxBytes)
 	}
 	if err := Decode(data, into); err != nil {
-		return path, false, fmt.Errorf("platform configuration %s: %w", path, err)
+		return path, fmt.Errorf("platform configuration %s: %w", path, err)
 	}
-	return path, true, nil
+	return path, nil
 }
 
 // Decode decodes YAML strictly over into. An empty document keeps into as

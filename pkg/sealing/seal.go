@@ -7,9 +7,10 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/bitnami-labs/sealed-secrets/pkg/crypto"
+
+	"github.com/promisekit/promisekit/pkg/k8sname"
 )
 
 // Scope is what a SealedSecret may be renamed to without breaking its
@@ -75,23 +76,9 @@ func (r Record) Fits(cert *Certificate, t Target) bool {
 		r.Namespace == t.Namespace && r.Name == t.Name && r.Scope == t.Scope
 }
 
-// validSecretKey mirrors apimachinery's IsConfigMapKey, which the API server
-// applies to Secret data keys: 1 to 253 of [-._a-zA-Z0-9], and not ".",
-// ".." or anything starting with "..". A loop, not a regexp: compiling one
-// at package init would cost every run's start-up.
-func validSecretKey(k string) bool {
-	if k == "" || len(k) > 253 || k == "." || strings.HasPrefix(k, "..") {
-		return false
-	}
-	for _, c := range []byte(k) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}
+// validSecretKey reports whether k can be a Secret data key: the API server
+// applies IsConfigMapKey to them.
+func validSecretKey(k string) bool { return k8sname.IsConfigMapKey(k) }
 
 // Seal encrypts every entry of data for t. rnd is crypto/rand.Reader outside
 // tests. Empty data is refused: a SealedSecret with empty encryptedData

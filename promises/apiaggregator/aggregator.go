@@ -2,12 +2,12 @@ package apiaggregator
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/stage"
 	"github.com/promisekit/promisekit/pkg/state"
 )
 
@@ -49,6 +49,9 @@ const (
 	listenerHTTPS = "https"
 )
 
+// aggregatorInput is what an aggregator's run decides from.
+type aggregatorInput = stage.Input[aggregatorSpec, Config, aggregatorState]
+
 // aggregatorState is what an aggregator publishes in its status for its
 // targets' stages, which run in the teams' namespaces where the platform
 // configuration is not mounted: where to attach, which implementation
@@ -77,19 +80,15 @@ func (p parentRef) String() string { return p.Kind + " " + p.Namespace + "/" + p
 
 var aggregatorStatus = state.Codec[aggregatorState]{Key: "apiAggregator", Version: 1}
 
-func configureAggregator(_ context.Context, req *kratix.Request) (*kratix.Result, error) {
-	cfg, err := loadConfig(req.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	var spec aggregatorSpec
-	if err := req.Object.DecodeSpec(&spec); err != nil {
-		return nil, err
-	}
+// decideAggregator is the aggregator's whole run: rendering its Gateway
+// needs nothing from outside, so the plan is its result.
+func decideAggregator(in *aggregatorInput) (stage.Plan[Outside], error) {
+	cfg, spec := *in.Config, in.Spec
 	if err := spec.validate(cfg); err != nil {
 		return nil, err
 	}
-	name, namespace := req.Object.Metadata.Name, req.Object.Metadata.Namespace
+	var err error
+	name, namespace := in.Object.Metadata.Name, in.Namespace
 	if !isDNSLabel(name) {
 		return nil, &kratix.FieldError{Field: "metadata.name", Detail: "must be a DNS label (at most 63 lower-case letters, digits and '-'): it names the Gateway"}
 	}
@@ -165,7 +164,7 @@ func configureAggregator(_ context.Context, req *kratix.Request) (*kratix.Result
 		return nil, err
 	}
 	res.Message = fmt.Sprintf("%s serves https://%s (%s, certificate from %s)", parent, spec.Hostname, gatewayDesc, certSource)
-	return res, nil
+	return stage.Done[Outside]{Result: res}, nil
 }
 
 // aggregatorParent is what an aggregator's targets attach to: the HTTPS

@@ -123,10 +123,9 @@ func BenchmarkConfigureTarget(b *testing.B) {
 			}
 			env := kratixsim.Env(obj, workflowOf(b, KindTarget))
 			env["KRATIX_INPUT_FILE"], env["KRATIX_OUTPUT_DIR"], env["KRATIX_METADATA_DIR"] = paths.InputFile, paths.OutputDir, paths.MetadataDir
-			env[platformapi.LocalVariable] = api
-			env[ConfigVariable] = filepath.Join(root, "no-config.yaml")
+			env[kratix.ConfigVariable] = emptyConfig(b)
 			getenv := func(k string) string { return env[k] }
-			w := Workflows(platformapi.New)
+			w := Workflows(func(func(string) string) (platformapi.API, error) { return platformapi.NewDir(api), nil })
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := kratix.Run(context.Background(), "apiaggregator", w, getenv); err != nil {

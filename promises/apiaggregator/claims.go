@@ -63,7 +63,7 @@ type sibling struct {
 // readAggregator reads what the aggregator ref names has published. A
 // target cannot render before its aggregator has: it would not know where
 // to attach or which destination to land on.
-func readAggregator(ctx context.Context, client *platformapi.Client, ref objectRef) (aggregatorState, error) {
+func readAggregator(ctx context.Context, client platformapi.API, ref objectRef) (aggregatorState, error) {
 	objs, err := client.List(ctx, aggregatorsAPI, ref.Namespace)
 	if err != nil {
 		return aggregatorState{}, fmt.Errorf("reading ApiAggregator %s: %w", ref, err)
@@ -85,7 +85,7 @@ func readAggregator(ctx context.Context, client *platformapi.Client, ref objectR
 }
 
 // readSiblings lists every other target attached to the aggregator ref.
-func readSiblings(ctx context.Context, client *platformapi.Client, ref objectRef, me claimant) ([]sibling, error) {
+func readSiblings(ctx context.Context, client platformapi.API, ref objectRef, me claimant) ([]sibling, error) {
 	objs, err := client.List(ctx, targetsAPI, "")
 	if err != nil {
 		return nil, fmt.Errorf("reading the targets of ApiAggregator %s: %w", ref, err)

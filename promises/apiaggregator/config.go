@@ -3,16 +3,10 @@ package apiaggregator
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
-	"github.com/promisekit/promisekit/pkg/platformconfig"
-)
-
-// ConfigVariable names the platform configuration file; DefaultConfigPath is
-// where the Promise mounts it (a ConfigMap, optional).
-const (
-	ConfigVariable    = platformconfig.Variable
-	DefaultConfigPath = platformconfig.DefaultPath
+	"github.com/promisekit/promisekit/pkg/stage"
 )
 
 // Gateway implementations whose request-body limit can be rendered.
@@ -28,8 +22,8 @@ var implementations = []string{EnvoyGateway, KGateway, NoImplementation}
 
 // Platform API modes.
 const (
-	// APIAuto reads sibling objects from the local runner's directory when
-	// PROMISEKIT_LOCAL_API is set, else from the cluster's API server.
+	// APIAuto reads the aggregator and sibling targets from the platform
+	// API the binary's main chose (the cluster's, or the local runner's).
 	APIAuto = "auto"
 	// APIOff reads nothing: a target takes its aggregator's settings from
 	// this configuration and its prefixes are not checked against others.
@@ -39,6 +33,8 @@ const (
 // Config is the platform configuration, the same file for both Promises.
 // Teams never set it: it comes from a ConfigMap in the pipeline's namespace.
 type Config struct {
+	// Timeout bounds the whole run (a Go duration).
+	Timeout string `json:"timeout,omitempty"`
 	// GatewayClassName is the GatewayClass of every aggregator's Gateway.
 	GatewayClassName string `json:"gatewayClassName,omitempty"`
 	// GatewayNamespace is where Gateways (or ListenerSets) are created;
@@ -82,8 +78,9 @@ type IssuerRef struct {
 // defaultConfig is what runs when no file is mounted: Envoy Gateway's
 // quick-start class, no issuer (an aggregator must then name its Secret),
 // and sibling checks on.
-func defaultConfig() Config {
-	return Config{
+func defaultConfig() *Config {
+	return &Config{
+		Timeout:          "1m",
 		GatewayClassName: "eg",
 		Implementation:   EnvoyGateway,
 		CertManager:      IssuerRef{Kind: "ClusterIssuer"},
@@ -91,23 +88,20 @@ func defaultConfig() Config {
 	}
 }
 
-// maxConfigBytes bounds the configuration file; a ConfigMap holds 1 MiB.
-// loadConfig reads the platform configuration over the defaults and
-// validates it. A missing file gives the defaults.
-func loadConfig(getenv func(string) string) (Config, error) {
-	cfg := defaultConfig()
-	path, _, err := platformconfig.Load(getenv, &cfg)
-	if err != nil {
-		return Config{}, err
-	}
-	if err := cfg.validate(); err != nil {
-		return Config{}, fmt.Errorf("platform configuration %s: %w", path, err)
-	}
-	return cfg, nil
+// configFile is how both stages read the platform configuration.
+var configFile = stage.Config[Config]{Default: defaultConfig, Validate: (*Config).validate}
+
+// deadline is the whole run's time limit.
+func (c *Config) deadline() time.Duration {
+	d, _ := time.ParseDuration(c.Timeout) // validated
+	return d
 }
 
 func (c *Config) validate() error {
 	var errs kratix.FieldErrors
+	if d, err := time.ParseDuration(c.Timeout); err != nil || d <= 0 {
+		errs.Add("config.timeout", fmt.Sprintf("%q is not a positive duration such as 1m", c.Timeout))
+	}
 	if c.GatewayClassName == "" {
 		errs.Add("config.gatewayClassName", "must not be empty")
 	} else if !isDNSSubdomain(c.GatewayClassName) {

@@ -42,19 +42,29 @@ func newPlatform(t *testing.T, configYAML string) *testPlatform {
 	p := &testPlatform{
 		t:       t,
 		api:     fakeapi.New(t, promiseGrants(t)...),
-		env:     map[string]string{ConfigVariable: filepath.Join(t.TempDir(), "config.yaml")},
+		env:     map[string]string{kratix.ConfigVariable: filepath.Join(t.TempDir(), "config.yaml")},
 		created: t0,
 	}
-	if configYAML != "" {
-		if err := os.WriteFile(p.env[ConfigVariable], []byte(configYAML), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	// An empty file is the defaults.
+	if err := os.WriteFile(p.env[kratix.ConfigVariable], []byte(configYAML), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	return p
 }
 
+// emptyConfig returns an empty configuration file: the defaults, whether
+// or not the machine running the tests has a file at the default path.
+func emptyConfig(t testing.TB) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
 // connect is the stage's Connect: the fake API server's client.
-func (p *testPlatform) connect(func(string) string) (*platformapi.Client, error) {
+func (p *testPlatform) connect(func(string) string) (platformapi.API, error) {
 	p.mu.Lock()
 	p.connects++
 	p.mu.Unlock()

@@ -147,12 +147,6 @@ func TestPlatformAPIOff(t *testing.T) {
 // The local runner's mode: the platform API is a directory of objects.
 func TestLocalPlatformAPI(t *testing.T) {
 	dir := t.TempDir()
-	getenv := func(k string) string {
-		if k == platformapi.LocalVariable {
-			return dir
-		}
-		return ""
-	}
 	p := newPlatform(t, "")
 	agg := p.request(readFile(t, "examples/portal.yaml"))
 	p.configure(agg)
@@ -171,8 +165,8 @@ func TestLocalPlatformAPI(t *testing.T) {
 		}
 	}
 	for _, h := range []*stagetest.Harness{orders, rogue} {
-		h.Workflows = Workflows(platformapi.New)
-		h.Env = map[string]string{platformapi.LocalVariable: getenv(platformapi.LocalVariable), ConfigVariable: p.env[ConfigVariable]}
+		h.Workflows = Workflows(func(func(string) string) (platformapi.API, error) { return platformapi.NewDir(dir), nil })
+		h.Env = map[string]string{kratix.ConfigVariable: p.env[kratix.ConfigVariable]}
 	}
 	if out := orders.Configure(context.Background()); out.Err != nil {
 		t.Fatalf("orders: %v", out.Err)
@@ -188,7 +182,7 @@ func TestNoPlatformAPI(t *testing.T) {
 	p := newPlatform(t, "")
 	p.configure(p.request(readFile(t, "examples/portal.yaml")))
 	h := p.request(readFile(t, "examples/orders.yaml"))
-	h.Workflows = Workflows(platformapi.New)
+	h.Workflows = Workflows(func(getenv func(string) string) (platformapi.API, error) { return platformapi.NewInCluster(getenv) })
 	out := h.Configure(context.Background())
 	if out.Err == nil || !strings.Contains(kratix.OneLine(out.Err), "no platform API") {
 		t.Fatalf("error = %v, want one saying there is no platform API", out.Err)
@@ -201,14 +195,14 @@ func TestPlatformAPIErrors(t *testing.T) {
 	p := newPlatform(t, "")
 	p.configure(p.request(readFile(t, "examples/portal.yaml")))
 	h := p.request(readFile(t, "examples/orders.yaml"))
-	h.Workflows = Workflows(func(func(string) string) (*platformapi.Client, error) {
+	h.Workflows = Workflows(func(func(string) string) (platformapi.API, error) {
 		return platformapi.NewServer(p.api.URL(), "wrong-token", p.api.HTTPClient()), nil
 	})
 	out := h.Configure(context.Background())
 	if out.Err == nil || !strings.Contains(out.Err.Error(), "reading ApiAggregator platform/portal") {
 		t.Fatalf("error = %v", out.Err)
 	}
-	h.Workflows = Workflows(func(func(string) string) (*platformapi.Client, error) {
+	h.Workflows = Workflows(func(func(string) string) (platformapi.API, error) {
 		return nil, errors.New("no token mounted")
 	})
 	out = h.Configure(context.Background())
@@ -245,7 +239,7 @@ func TestDelete(t *testing.T) {
 	for _, file := range []string{"examples/portal.yaml", "examples/orders.yaml"} {
 		p := newPlatform(t, "")
 		h := p.request(readFile(t, file))
-		h.Workflows = Workflows(func(func(string) string) (*platformapi.Client, error) {
+		h.Workflows = Workflows(func(func(string) string) (platformapi.API, error) {
 			t.Error("a delete workflow connected to the platform API")
 			return nil, errors.New("not in delete")
 		})

@@ -2,12 +2,10 @@ package apiaggregator
 
 import (
 	"cmp"
-	"context"
 	"fmt"
-	"strings"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
-	"github.com/promisekit/promisekit/pkg/platformapi"
+	"github.com/promisekit/promisekit/pkg/stage"
 	"github.com/promisekit/promisekit/pkg/state"
 )
 
@@ -68,92 +66,27 @@ type targetState struct {
 
 var targetStatus = state.Codec[targetState]{Key: "apiAggregatorTarget", Version: 1}
 
-func configureTarget(ctx context.Context, req *kratix.Request, connect Connect) (*kratix.Result, error) {
-	cfg, err := loadConfig(req.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	obj := req.Object
-	var spec targetSpec
-	if err := obj.DecodeSpec(&spec); err != nil {
-		return nil, err
-	}
-	if err := spec.validate(obj.Metadata.Name); err != nil {
-		return nil, err
-	}
-	me := claimantOf(obj)
-	ref := spec.AggregatorRef.resolve(me.Namespace)
+// targetInput is what a target's run decides from.
+type targetInput = stage.Input[targetSpec, Config, targetState]
 
-	// The aggregator's published settings, then the prefixes of the
-	// targets that precede this one: two list calls, nothing else.
-	var agg aggregatorState
-	var client *platformapi.Client
-	if cfg.PlatformAPI == APIOff {
-		agg = aggregatorFromConfig(cfg, ref)
-	} else {
-		if client, err = connect(req.Getenv); err != nil {
-			return nil, fmt.Errorf("connecting to the platform API: %w", err)
-		}
-		if agg, err = readAggregator(ctx, client, ref); err != nil {
-			return nil, err
-		}
-	}
-	if err := spec.checkPlacement(me.Namespace, ref, agg); err != nil {
-		return nil, err
-	}
-	conflictCheck := "skipped: the platform API is off"
-	if client != nil {
-		siblings, err := readSiblings(ctx, client, ref, me)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkConflicts(spec.Paths, me, ref, siblings); err != nil {
-			return nil, err
-		}
-		conflictCheck = fmt.Sprintf("checked against %d other targets of %s", len(siblings), ref)
-	}
+// targetPlan is a target's decision before it reads its aggregator and
+// siblings.
+type targetPlan struct {
+	cfg  *Config
+	spec *targetSpec
+	me   claimant
+	ref  objectRef // the aggregator
+	// getenv is for Outside.Connect (the Pod's KUBERNETES_SERVICE_*).
+	getenv func(string) string
+}
 
-	res := &kratix.Result{}
-	add := func(obj any) { res.Documents = append(res.Documents, kratix.Document{Object: obj}) }
-	routes := spec.routes(me, agg.Parent)
-	routeNames := make([]string, len(routes))
-	targets := make([]policyTarget, len(routes))
-	for i, r := range routes {
-		add(r)
-		routeNames[i] = r.Metadata.Name
-		targets[i] = policyTarget{Group: gatewayGroup, Kind: httpRouteKind, Name: r.Metadata.Name}
-	}
-	if grant := spec.referenceGrant(me, agg.Parent); grant != nil {
-		add(grant)
-	}
-	if spec.MaxRequestBodySize != "" {
-		meta := objectMeta{Name: me.Name, Namespace: me.Namespace, Labels: targetLabels(me, agg.Parent)}
-		policy, err := newBodySizePolicy(agg.Implementation, meta, targets, spec.MaxRequestBodySize)
-		if err != nil {
-			return nil, err
-		}
-		add(policy)
-	}
-	if len(agg.DestinationSelector) > 0 {
-		// The routes must reach the cluster that runs the aggregator's
-		// Gateway.
-		res.DestinationSelectors = []kratix.DestinationSelector{{MatchLabels: agg.DestinationSelector}}
-	}
-	prefixes := make([]string, len(spec.Paths))
-	for i, p := range spec.Paths {
-		prefixes[i] = p.Prefix
-	}
-	err = targetStatus.Store(res, targetState{
-		Aggregator:    ref.String(),
-		Paths:         strings.Join(prefixes, " "),
-		Routes:        routeNames,
-		ConflictCheck: conflictCheck,
-	})
-	if err != nil {
+func decideTarget(in *targetInput) (stage.Plan[Outside], error) {
+	spec := &in.Spec
+	if err := spec.validate(in.Object.Metadata.Name); err != nil {
 		return nil, err
 	}
-	res.Message = fmt.Sprintf("%d %s routed to Service %s port %d through %s", len(prefixes), plural(len(prefixes), "path", "paths"), spec.serviceNamespace(me.Namespace)+"/"+spec.Service.Name, spec.Service.Port, agg.Parent)
-	return res, nil
+	me := claimantOf(in.Object)
+	return &targetPlan{cfg: in.Config, spec: spec, me: me, ref: spec.AggregatorRef.resolve(me.Namespace), getenv: in.Getenv}, nil
 }
 
 // resolve fills in the aggregator's namespace.

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/promisekit/promisekit/pkg/k8sname"
 	"github.com/promisekit/promisekit/pkg/kratix"
 )
 
@@ -16,7 +17,7 @@ import (
 // regular expressions: compiling those at start-up is a measurable part of a
 // stage that runs for a few milliseconds. Each mirrors a pattern or CEL rule
 // of the Promise's CRD, so that a request that bypassed admission is refused
-// here with the same field named.
+// here with the same field named. Kubernetes' name rules come from pkg/k8sname.
 
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -24,31 +25,22 @@ func isAlnum(c byte) bool { return isLower(c) || isDigit(c) }
 
 // isDNSLabel reports whether s is an RFC 1123 label: namespace names,
 // aggregator and target names.
-func isDNSLabel(s string) bool {
-	if len(s) == 0 || len(s) > 63 || !isAlnum(s[0]) || !isAlnum(s[len(s)-1]) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isAlnum(s[i]) && s[i] != '-' {
-			return false
-		}
-	}
-	return true
-}
+func isDNSLabel(s string) bool { return k8sname.IsDNSLabel(s) }
 
 // isDNS1035Label reports whether s is an RFC 1035 label: Service names.
-func isDNS1035Label(s string) bool {
-	return isDNSLabel(s) && isLower(s[0])
-}
+func isDNS1035Label(s string) bool { return k8sname.IsDNS1035Label(s) }
 
 // isDNSSubdomain reports whether s is an RFC 1123 subdomain as Kubernetes
-// checks object names: dot-separated labels, at most 253 bytes.
+// checks object names, at most 253 bytes, whose labels are at most 63.
 func isDNSSubdomain(s string) bool {
-	if len(s) == 0 || len(s) > 253 {
+	if !k8sname.IsDNSSubdomain(s) {
 		return false
 	}
+	// Unlike Kubernetes, no label over 63: DNS hostnames need that limit
+	// (checkHostname, the CRD's hostname pattern), and this promise has
+	// always applied it to the other names checked here as well.
 	for label := range strings.SplitSeq(s, ".") {
-		if !isDNSLabel(label) {
+		if !k8sname.IsDNSLabel(label) {
 			return false
 		}
 	}
@@ -198,24 +190,15 @@ func checkLabelKey(k string) string {
 	} else if !isDNSSubdomain(prefix) {
 		return "label key prefix must be a DNS subdomain"
 	}
-	if name == "" || checkLabelValue(name) != "" {
+	if name == "" || !k8sname.IsLabelValue(name) {
 		return "label key must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
 	}
 	return ""
 }
 
 func checkLabelValue(v string) string {
-	if v == "" {
-		return ""
-	}
-	ok := len(v) <= 63 && isAlnumAny(v[0]) && isAlnumAny(v[len(v)-1])
-	for i := 0; ok && i < len(v); i++ {
-		ok = isAlnumAny(v[i]) || v[i] == '-' || v[i] == '_' || v[i] == '.'
-	}
-	if !ok {
+	if !k8sname.IsLabelValue(v) {
 		return "label value must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
 	}
 	return ""
 }
-
-func isAlnumAny(c byte) bool { return isAlnum(c) || (c >= 'A' && c <= 'Z') }

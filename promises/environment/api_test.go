@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"sigs.k8s.io/yaml"
 
-	"github.com/promisekit/promisekit/internal/awscalls"
-	"github.com/promisekit/promisekit/internal/motoserver"
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/promises/environment/internal/awscalls"
+	"github.com/promisekit/promisekit/promises/environment/internal/motoserver"
 )
 
 const apiConfig = `

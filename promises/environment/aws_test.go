@@ -34,12 +34,7 @@ func TestRetiredPodIdentity(t *testing.T) {
 				t.Fatal(err)
 			}
 			config := writeConfig(t, tt.config)
-			req := &kratix.Request{Object: obj, Now: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), Getenv: func(k string) string {
-				if k == ConfigVariable {
-					return config
-				}
-				return ""
-			}}
+			req := &kratix.Request{Object: obj, Now: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), ConfigPath: config, Getenv: func(string) string { return "" }}
 			p, err := load(req)
 			if err != nil {
 				t.Fatal(err)

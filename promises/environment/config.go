@@ -8,16 +8,14 @@ import (
 	"time"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
-	"github.com/promisekit/promisekit/pkg/platformconfig"
 )
-
-// ConfigVariable names the platform's configuration file.
-const ConfigVariable = platformconfig.Variable
 
 // Config is the platform's configuration of the promise: what each
 // environment type means, and how environments reach Argo CD and AWS.
 // Teams never set it; defaultConfig holds every field's default.
 type Config struct {
+	// Timeout bounds the whole run (a Go duration).
+	Timeout   string                  `json:"timeout"`
 	Types     map[string]TypeConfig   `json:"types"`
 	Quotas    map[string]QuotaProfile `json:"quotas"`
 	MaxTTL    string                  `json:"maxTTL"`
@@ -142,24 +140,18 @@ type ACKConfig struct {
 	Namespace string `json:"namespace"`
 }
 
-// LoadConfig reads the platform configuration over the defaults
-// (defaultConfig) and validates it. A missing file means the defaults: the
-// ConfigMap is optional. Errors name the field as config.<path>.
-func LoadConfig(getenv func(string) string) (*Config, error) {
-	cfg := defaultConfig()
-	path, _, err := platformconfig.Load(getenv, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("configuration %s: %w", path, err)
-	}
-	return cfg, nil
+// deadline is the whole run's time limit.
+func (c *Config) deadline() time.Duration {
+	d, _ := time.ParseDuration(c.Timeout) // validated
+	return d
 }
 
 // validate checks what the stage relies on. Errors name config fields.
 func (c *Config) validate() error {
 	var errs kratix.FieldErrors
+	if d, err := time.ParseDuration(c.Timeout); err != nil || d <= 0 {
+		errs.Add("config.timeout", fmt.Sprintf("%q is not a positive duration such as 5m", c.Timeout))
+	}
 	if len(c.Types) == 0 {
 		errs.Add("config.types", "at least one environment type is required")
 	}

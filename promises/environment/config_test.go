@@ -6,7 +6,7 @@ import (
 )
 
 func TestLoadConfigDefaults(t *testing.T) {
-	cfg, err := LoadConfig(func(string) string { return "/nonexistent/config.yaml" })
+	cfg, err := loadConfig(emptyConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ aws:
   repository:
     retention: retain
 `)
-	cfg, err := LoadConfig(func(string) string { return file })
+	cfg, err := loadConfig(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestLoadConfigRefusesMistakes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			file := writeConfig(t, tt.config)
-			_, err := LoadConfig(func(string) string { return file })
+			_, err := loadConfig(file)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want it to contain %q", err, tt.want)
 			}

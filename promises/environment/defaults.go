@@ -5,11 +5,12 @@ package environment
 // node ports. It is Go rather than embedded YAML because decoding YAML on
 // every run would cost more than the rest of an ack-mode run.
 //
-// A platform's file is decoded over it (see LoadConfig): a type or quota
+// A platform's file is decoded over it (see package stage): a type or quota
 // profile the file names replaces the default of that name whole, and any
 // other field the file sets replaces that field alone.
 func defaultConfig() *Config {
 	return &Config{
+		Timeout: "5m",
 		Types: map[string]TypeConfig{
 			"preview": {
 				Description: "An isolated namespace for a short-lived preview; it expires after three days unless the request says otherwise.",

@@ -61,12 +61,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"sigs.k8s.io/yaml"
 
-	"github.com/promisekit/promisekit/internal/awscalls"
 	"github.com/promisekit/promisekit/internal/faultproxy"
-	"github.com/promisekit/promisekit/internal/motoserver"
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/promises/environment/awsinfra/awsapi"
+	"github.com/promisekit/promisekit/promises/environment/internal/awscalls"
+	"github.com/promisekit/promisekit/promises/environment/internal/motoserver"
 )
 
 const (

@@ -37,8 +37,8 @@ func FuzzConfigure(f *testing.F) {
 			Metadata: kratix.ObjectMeta{Name: name, Namespace: "default", UID: "u", CreationTimestamp: "2026-10-31T09:00:00Z"},
 			Spec:     json.RawMessage(spec),
 		}
-		req := &kratix.Request{Object: obj, Getenv: func(string) string { return "/nonexistent" }}
-		res, err := Outside{}.configure(context.Background(), req)
+		req := &kratix.Request{Object: obj, ConfigPath: emptyConfig(t), Getenv: func(string) string { return "" }}
+		res, err := Workflows(Outside{}).ResourceConfigure(context.Background(), req)
 		if err != nil {
 			return
 		}

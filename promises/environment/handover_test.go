@@ -3,6 +3,7 @@ package environment
 import (
 	"context"
 	"errors"
+	"github.com/promisekit/promisekit/pkg/kratix"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,9 +37,9 @@ func TestHandOver(t *testing.T) {
 				return errors.New("no environment-aws here")
 			}}
 			h := stagetest.New(t, "environment", Workflows(lean), configureWorkflow, request(t, tt.request, nil))
-			h.Env[ConfigVariable] = filepath.Join(t.TempDir(), "absent.yaml")
+			h.Env[kratix.ConfigVariable] = emptyConfig(t)
 			if tt.config != "" {
-				h.Env[ConfigVariable], _ = filepath.Abs(tt.config)
+				h.Env[kratix.ConfigVariable], _ = filepath.Abs(tt.config)
 			}
 			if !tt.now.IsZero() {
 				h.Now = tt.now

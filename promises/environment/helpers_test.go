@@ -83,12 +83,36 @@ func newPipeline(t testing.TB, object []byte, configFile string, deleteRequest f
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.Env[ConfigVariable] = abs
+		p.Env[kratix.ConfigVariable] = abs
 	} else {
-		// Not the default path: a machine running the tests may have one.
-		p.Env[ConfigVariable] = filepath.Join(t.TempDir(), "absent.yaml")
+		p.Env[kratix.ConfigVariable] = emptyConfig(t)
 	}
 	return p
+}
+
+// emptyConfig returns an empty configuration file: the defaults, whether
+// or not the machine running the tests has a file at the default path.
+func emptyConfig(t testing.TB) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// loadConfig reads the platform configuration at path as the stage does.
+func loadConfig(path string) (*Config, error) {
+	return New(Outside{}).Config.Load(path)
+}
+
+// load takes a configure run's steps up to its decision.
+func load(req *kratix.Request) (*plan, error) {
+	p, err := New(Outside{}).Decide(req)
+	if err != nil {
+		return nil, err
+	}
+	return p.(*plan), nil
 }
 
 // writeConfig writes a configuration file for one test.

@@ -1,6 +1,7 @@
 package environment
 
 import (
+	"github.com/promisekit/promisekit/pkg/kratix"
 	"os"
 	"path"
 	"path/filepath"
@@ -138,9 +139,9 @@ func TestHostileRequests(t *testing.T) {
 		Harness: func(t *testing.T) *stagetest.Harness {
 			h := stagetest.New(t, "environment", Workflows(Outside{}), configureWorkflow, base)
 			// Not the default path: a machine running the tests may have one.
-			h.Env[ConfigVariable] = filepath.Join(t.TempDir(), "absent.yaml")
+			h.Env[kratix.ConfigVariable] = emptyConfig(t)
 			if ackMode[path.Base(t.Name())+".yaml"] {
-				h.Env[ConfigVariable] = ackConfig
+				h.Env[kratix.ConfigVariable] = ackConfig
 			}
 			return h
 		},

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/promisekit/promisekit/internal/motoserver"
+	"github.com/promisekit/promisekit/promises/environment/internal/motoserver"
 )
 
 // moto is shared by the package's AWS tests, started by the first of them.

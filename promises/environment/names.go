@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/promisekit/promisekit/pkg/k8sname"
 )
 
 // shortName fits name into max characters. A longer name is cut and given
@@ -37,23 +39,13 @@ func vclusterHostName(name, namespace, vcluster string) string {
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
-// The checks below are Kubernetes' name syntax, written out rather than as
-// regular expressions: compiling those would cost this short-lived stage
-// more than its whole run.
+// The checks below are Kubernetes' syntax for names (from pkg/k8sname) and
+// quantities, written without regular expressions: compiling those would
+// cost this short-lived stage more than its whole run.
 
 // isDNSLabel reports whether s is a DNS-1123 label (a namespace name):
 // 1 to 63 lower-case letters, digits or '-', alphanumeric at both ends.
-func isDNSLabel(s string) bool {
-	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+func isDNSLabel(s string) bool { return k8sname.IsDNSLabel(s) }
 
 // isTypeName reports whether s can name an environment type: a lower-case
 // letter, then up to 31 lower-case letters, digits or '-'.
@@ -63,23 +55,16 @@ func isTypeName(s string) bool {
 
 // isResourceName reports whether s is a resource name in a quota, such as
 // pods, requests.cpu or example.com/gpus: an optional DNS-subdomain prefix
-// and '/', then letters, digits, '-', '_' and '.', alphanumeric at both ends.
+// and '/', then lower-case letters, digits, '-', '_' and '.', alphanumeric at
+// both ends.
 func isResourceName(s string) bool {
-	prefix, name, found := strings.Cut(s, "/")
-	if !found {
-		prefix, name = "", s
-	} else if prefix == "" || len(prefix) > 253 || !allLabels(prefix) {
+	if !k8sname.IsLabelKey(s) {
 		return false
 	}
-	if name == "" || len(name) > 63 || !isAlnum(name[0]) || !isAlnum(name[len(name)-1]) {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; !(isAlnum(c) || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
+	// Stricter than Kubernetes' qualified names, as this promise has always
+	// been: lower case only, and no prefix label over 63.
+	prefix, _, found := strings.Cut(s, "/")
+	return strings.ToLower(s) == s && (!found || allLabels(prefix))
 }
 
 func allLabels(s string) bool {
@@ -90,8 +75,6 @@ func allLabels(s string) bool {
 	}
 	return true
 }
-
-func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
 // isQuantity reports whether s is a Kubernetes quantity
 // (k8s.io/apimachinery/pkg/api/resource): a signed decimal number, then a

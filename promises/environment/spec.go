@@ -50,13 +50,9 @@ func (s *Spec) services() map[string]*ServiceParameters {
 // allows, so that an environment is used before it is reaped.
 const minTTL = time.Hour
 
-// decodeSpec decodes and validates the request. Every problem is reported,
-// each naming its field.
-func decodeSpec(obj *kratix.Object, cfg *Config) (*Spec, error) {
-	var spec Spec
-	if err := obj.DecodeSpec(&spec); err != nil {
-		return nil, err
-	}
+// validateSpec validates the request against the platform's
+// configuration. Every problem is reported, each naming its field.
+func validateSpec(obj *kratix.Object, spec *Spec, cfg *Config) error {
 	var errs kratix.FieldErrors
 	if name := obj.Metadata.Name; !isDNSLabel(name) {
 		errs.Add("metadata.name", "must be at most 63 lower-case letters, digits or '-', starting and ending with a letter or digit: it names the environment's namespace")
@@ -86,10 +82,7 @@ func decodeSpec(obj *kratix.Object, cfg *Config) (*Spec, error) {
 			errs.Add("spec.ttl", fmt.Sprintf("%s is longer than this platform allows (%s)", spec.TTL, cfg.MaxTTL))
 		}
 	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return &spec, nil
+	return errs.Err()
 }
 
 func typeList(cfg *Config) string {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/nats-io/jwt/v2"
 
-	"github.com/promisekit/promisekit/internal/fakesynadia"
 	"github.com/promisekit/promisekit/internal/leakcheck"
+	"github.com/promisekit/promisekit/promises/natsuser/internal/fakesynadia"
 )
 
 // checkCalls compares the fake's counts since the last reset with want;

@@ -3,6 +3,7 @@ package natsuser
 import (
 	"cmp"
 	"fmt"
+	"github.com/promisekit/promisekit/pkg/k8sname"
 	"maps"
 	"slices"
 	"strings"
@@ -11,18 +12,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
-	"github.com/promisekit/promisekit/pkg/platformconfig"
 	"github.com/promisekit/promisekit/pkg/sealing"
-	"github.com/promisekit/promisekit/promises/natsuser/backend"
-	"github.com/promisekit/promisekit/promises/natsuser/selfhosted"
-	"github.com/promisekit/promisekit/promises/natsuser/synadia"
-)
-
-// ConfigVariable names the platform configuration file; DefaultConfigPath is
-// where the Promise mounts it (a ConfigMap, optional).
-const (
-	ConfigVariable    = platformconfig.Variable
-	DefaultConfigPath = platformconfig.DefaultPath
 )
 
 // Default paths of mounted files.
@@ -31,13 +21,16 @@ const (
 	DefaultSigningKeyPath  = "/etc/promisekit/secrets/nats-account-signing-key.nk"
 	DefaultTokenPath       = "/etc/promisekit/secrets/synadia-token"
 	DefaultUserNamePrefix  = "kratix."
-	defaultSynadiaTimeout  = 2 * time.Minute
+	// defaultTimeout bounds a whole run unless config.timeout says otherwise.
+	defaultTimeout = 2 * time.Minute
 )
 
 // Config is the platform configuration of the natsuser Promise. Teams never
 // set it: it comes from a ConfigMap in the pipeline's namespace, and the
 // secrets it names come from mounted Secrets.
 type Config struct {
+	// Timeout bounds the whole run (a Go duration; 2m by default).
+	Timeout string `json:"timeout,omitempty"`
 	// UserNamePrefix starts every NATS user name this Promise creates, so
 	// that adoption by name never takes a user it did not make.
 	UserNamePrefix string        `json:"userNamePrefix,omitempty"`
@@ -61,7 +54,8 @@ type SealingConfig struct {
 type SynadiaConfig struct {
 	URL       string `json:"url,omitempty"`
 	TokenFile string `json:"tokenFile,omitempty"`
-	// AttemptTimeout bounds one HTTP attempt; Timeout bounds the whole run.
+	// AttemptTimeout bounds one HTTP attempt. Timeout is the whole run's
+	// bound when config.timeout is not set (the setting's earlier place).
 	AttemptTimeout string `json:"attemptTimeout,omitempty"`
 	Attempts       int    `json:"attempts,omitempty"`
 	Timeout        string `json:"timeout,omitempty"`
@@ -94,40 +88,42 @@ type SynadiaAccountConfig struct {
 }
 
 // defaultConfig is what runs when no file is mounted: one self-hosted
-// account called "default" whose key is mounted at the default path. The
-// sealing certificate has no safe default: it must be mounted.
-func defaultConfig() Config {
-	return Config{
+// account called "default" whose key is mounted at the default path (see
+// validate: accounts listed in a file replace it rather than merge with
+// it). The sealing certificate has no safe default: it must be mounted.
+func defaultConfig() *Config {
+	return &Config{
 		UserNamePrefix: DefaultUserNamePrefix,
 		Sealing:        SealingConfig{Certificate: DefaultCertificatePath, Scope: string(sealing.Strict)},
-		Accounts: map[string]AccountConfig{
-			DefaultAccount: {SelfHosted: &SelfHostedAccountConfig{SigningKeyFile: DefaultSigningKeyPath}},
-		},
 	}
 }
 
-// loadConfig reads the platform configuration over the defaults and
-// validates it. A missing file gives the defaults; accounts listed in the
-// file replace the default account rather than merging with it.
-func loadConfig(getenv func(string) string) (*Config, error) {
-	cfg := defaultConfig()
-	defaults := cfg.Accounts
-	cfg.Accounts = nil
-	path, _, err := platformconfig.Load(getenv, &cfg)
-	if err != nil {
-		return nil, err
+func defaultAccounts() map[string]AccountConfig {
+	return map[string]AccountConfig{
+		DefaultAccount: {SelfHosted: &SelfHostedAccountConfig{SigningKeyFile: DefaultSigningKeyPath}},
 	}
-	if cfg.Accounts == nil {
-		cfg.Accounts = defaults
-	}
-	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("platform configuration %s: %w", path, err)
-	}
-	return &cfg, nil
 }
 
+// deadline is the whole run's time limit.
+func (c *Config) deadline() time.Duration {
+	// validate has checked both durations.
+	d, _ := parseOptionalDuration(c.Timeout)
+	if d == 0 && c.Synadia != nil {
+		d, _ = parseOptionalDuration(c.Synadia.Timeout)
+	}
+	return cmp.Or(d, defaultTimeout)
+}
+
+// validate checks the configuration; a file that lists no accounts gets
+// the default one.
 func (c *Config) validate() error {
+	if c.Accounts == nil {
+		c.Accounts = defaultAccounts()
+	}
 	var errs kratix.FieldErrors
+	if _, err := parseOptionalDuration(c.Timeout); err != nil {
+		errs.Add("config.timeout", err.Error())
+	}
 	if c.Sealing.Certificate == "" {
 		errs.Add("config.sealing.certificate", "must name the sealed-secrets certificate file")
 	}
@@ -140,7 +136,7 @@ func (c *Config) validate() error {
 	usesSynadia := false
 	for _, name := range slices.Sorted(maps.Keys(c.Accounts)) {
 		a, field := c.Accounts[name], "config.accounts."+name
-		if !accountRE.MatchString(name) || len(name) > 63 {
+		if !k8sname.IsDNSLabel(name) {
 			errs.Add(field, "account names are DNS labels, as spec.account is")
 		}
 		switch {
@@ -195,48 +191,4 @@ func parseOptionalDuration(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a positive duration", v)
 	}
 	return d, nil
-}
-
-// account is an opened account: its backend, and how long a run may take.
-type account struct {
-	name    string
-	config  AccountConfig
-	backend backend.Backend
-	// timeout bounds the run when the backend is remote; 0: none needed.
-	timeout time.Duration
-}
-
-// openAccount opens the backend of the account a request names. An
-// unknown account is the request's error.
-func (c *Config) openAccount(name string) (*account, error) {
-	a, ok := c.Accounts[name]
-	if !ok {
-		return nil, &kratix.FieldError{Field: "spec.account", Detail: fmt.Sprintf("this platform has no NATS account %q (it has: %s)", name, strings.Join(slices.Sorted(maps.Keys(c.Accounts)), ", "))}
-	}
-	if a.SelfHosted != nil {
-		s, err := selfhosted.Open(a.SelfHosted.AccountPublicKey, a.SelfHosted.SigningKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("account %q: %w", name, err)
-		}
-		return &account{name: name, config: a, backend: s}, nil
-	}
-	s := c.Synadia
-	// validate has checked every duration.
-	attemptTimeout, _ := parseOptionalDuration(s.AttemptTimeout)
-	timeout, _ := parseOptionalDuration(s.Timeout)
-	initial, _ := parseOptionalDuration(s.BackoffInitial)
-	maxWait, _ := parseOptionalDuration(s.BackoffMax)
-	client, err := synadia.Open(synadia.Options{
-		URL:             s.URL,
-		TokenFile:       cmp.Or(s.TokenFile, DefaultTokenPath),
-		AccountID:       a.Synadia.AccountID,
-		SigningKeyGroup: a.Synadia.SigningKeyGroup,
-		AttemptTimeout:  attemptTimeout,
-		Attempts:        s.Attempts,
-		Backoff:         synadia.Backoff{Initial: initial, Max: maxWait},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("account %q: %w", name, err)
-	}
-	return &account{name: name, config: a, backend: client, timeout: cmp.Or(timeout, defaultSynadiaTimeout)}, nil
 }

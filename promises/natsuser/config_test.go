@@ -46,12 +46,7 @@ accounts:
 		t.Run(tt.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "config.yaml")
 			writeFile(t, file, tt.file)
-			loaded, err := loadConfig(func(k string) string {
-				if k == ConfigVariable {
-					return file
-				}
-				return ""
-			})
+			loaded, err := loadConfig(file)
 			var cfg Config
 			if loaded != nil {
 				cfg = *loaded
@@ -91,7 +86,7 @@ func TestRefusals(t *testing.T) {
 		{"no sealing certificate", ordersSpec, noCert, "missing.pem: no such file or directory: mount the sealed-secrets controller's certificate"},
 		{"certificate pin mismatch", ordersSpec, wrongPin, "does not match the pinned"},
 		{"no signing key", ordersSpec, noKey, `account "default": reading NATS account signing key: stat ` + filepath.Join(dir, "missing.nk")},
-		{"no configuration and nothing mounted", ordersSpec, filepath.Join(dir, "absent.yaml"), DefaultCertificatePath + ": no such file"},
+		{"no configuration and nothing mounted", ordersSpec, "", DefaultCertificatePath + ": no such file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

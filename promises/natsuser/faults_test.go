@@ -35,11 +35,11 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/promisekit/promisekit/internal/fakesynadia"
 	"github.com/promisekit/promisekit/internal/faultproxy"
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/promises/natsuser/backend"
+	"github.com/promisekit/promisekit/promises/natsuser/internal/fakesynadia"
 )
 
 // faultAttempt is the stage's time limit per attempt in these tests (the

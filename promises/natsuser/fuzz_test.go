@@ -1,6 +1,7 @@
 package natsuser
 
 import (
+	"github.com/promisekit/promisekit/pkg/k8sname"
 	"os"
 	"path/filepath"
 	"testing"
@@ -37,7 +38,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		switch {
 		case r.renewBefore >= r.settings.Lifetime || r.settings.Lifetime < minLifetime:
 			t.Fatalf("accepted lifetime %s with renewal %s", r.settings.Lifetime, r.renewBefore)
-		case !secretNameRE.MatchString(r.secretName) || !secretKeyRE.MatchString(r.secretKey):
+		case !k8sname.IsDNSSubdomain(r.secretName) || !k8sname.IsConfigMapKey(r.secretKey):
 			t.Fatalf("accepted Secret %q key %q", r.secretName, r.secretKey)
 		}
 		for _, list := range [][]string{r.settings.Publish.Allow, r.settings.Publish.Deny, r.settings.Subscribe.Allow, r.settings.Subscribe.Deny} {

@@ -20,12 +20,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/promisekit/promisekit/internal/devkeys"
-	"github.com/promisekit/promisekit/internal/fakesynadia"
 	"github.com/promisekit/promisekit/internal/kratixsim"
 	"github.com/promisekit/promisekit/internal/leakcheck"
-	"github.com/promisekit/promisekit/internal/natstest"
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/promises/natsuser/internal/fakesynadia"
+	"github.com/promisekit/promisekit/promises/natsuser/internal/natstest"
 )
 
 var workflow = kratixsim.Workflow{Type: "resource", Promise: "natsuser", Pipeline: "natsuser", Plural: "natsusers"}
@@ -339,4 +339,19 @@ func sameBytes(a, b map[string][]byte) bool {
 		}
 	}
 	return true
+}
+
+// loadConfig reads the platform configuration at path as the stage does.
+func loadConfig(path string) (*Config, error) {
+	return New(Outside{}).Config.Load(path)
+}
+
+// decodeRequest decodes obj's spec strictly and validates it, as a
+// configure run does before it loads anything else.
+func decodeRequest(obj *kratix.Object) (*request, error) {
+	var spec Spec
+	if err := obj.DecodeSpec(&spec); err != nil {
+		return nil, err
+	}
+	return validateSpec(&spec, obj.Metadata.Name)
 }

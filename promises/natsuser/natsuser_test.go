@@ -8,9 +8,9 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/promisekit/promisekit/internal/natstest"
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/promises/natsuser/backend"
+	"github.com/promisekit/promisekit/promises/natsuser/internal/natstest"
 )
 
 // checkCredentials connects with creds, publishes on an allowed subject and

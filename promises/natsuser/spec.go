@@ -7,14 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/promisekit/promisekit/pkg/k8sname"
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/promises/natsuser/backend"
-)
-
-// The API the stage serves, as promise.yaml defines it.
-const (
-	natsUserAPIVersion = "nats.promisekit.dev/v1alpha1"
-	natsUserKind       = "NATSUser"
 )
 
 // Spec is a NATSUser request's spec, as the CRD in promise.yaml defines it.
@@ -87,12 +82,6 @@ var (
 	subjectRE = regexp.MustCompile(`^(([!-)+-\-/-=?-~]+|\*)\.)*([!-)+-\-/-=?-~]+|\*|>)$`)
 	// durationRE: Go durations in whole units, such as 720h or 1h30m.
 	durationRE = regexp.MustCompile(`^([0-9]+(h|m|s|ms))+$`)
-	// accountRE: a DNS label.
-	accountRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	// secretNameRE: a DNS subdomain.
-	secretNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	// secretKeyRE: a Secret data key.
-	secretKeyRE = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 )
 
 // request is a validated spec with its defaults filled in.
@@ -104,12 +93,9 @@ type request struct {
 	secretKey   string
 }
 
-// decodeRequest decodes obj's spec strictly and validates every field.
-func decodeRequest(obj *kratix.Object) (*request, error) {
-	var spec Spec
-	if err := obj.DecodeSpec(&spec); err != nil {
-		return nil, err
-	}
+// validateSpec validates every field of the spec of the request called name
+// and fills in the defaults.
+func validateSpec(spec *Spec, name string) (*request, error) {
 	var errs kratix.FieldErrors
 	r := &request{
 		account:   cmp.Or(spec.Account, DefaultAccount),
@@ -120,7 +106,7 @@ func decodeRequest(obj *kratix.Object) (*request, error) {
 		},
 		renewBefore: DefaultRenewBefore,
 	}
-	if len(r.account) > 63 || !accountRE.MatchString(r.account) {
+	if !k8sname.IsDNSLabel(r.account) {
 		errs.Add("spec.account", "must be a DNS label (lower-case letters, digits and '-', at most 63)")
 	}
 	r.settings.Publish = subjects(&errs, "spec.publish", spec.Publish)
@@ -154,7 +140,7 @@ func decodeRequest(obj *kratix.Object) (*request, error) {
 	if r.renewBefore > 0 && r.settings.Lifetime > 0 && r.renewBefore >= r.settings.Lifetime {
 		errs.Add("spec.credentials.renewBefore", "must be shorter than spec.credentials.lifetime")
 	}
-	r.secretName = obj.Metadata.Name + defaultSecretNameSuffix
+	r.secretName = name + defaultSecretNameSuffix
 	secretNameField := "metadata.name"
 	if s := spec.Secret; s != nil {
 		if s.Name != "" {
@@ -164,14 +150,16 @@ func decodeRequest(obj *kratix.Object) (*request, error) {
 			r.secretKey = s.Key
 		}
 	}
-	if len(r.secretName) > 253 || !secretNameRE.MatchString(r.secretName) {
+	if !k8sname.IsDNSSubdomain(r.secretName) {
 		detail := "must be a DNS subdomain of at most 253 characters"
 		if secretNameField == "metadata.name" {
 			detail = fmt.Sprintf("is too long for the default Secret name %s<name>: set spec.secret.name", defaultSecretNameSuffix)
 		}
 		errs.Add(secretNameField, detail)
 	}
-	if len(r.secretKey) > 253 || !secretKeyRE.MatchString(r.secretKey) || r.secretKey == "." || r.secretKey == ".." {
+	// Stricter than the CRD, which refuses only "." and "..": a key such as
+	// "..x" would pass here and fail at sealing, after credentials were made.
+	if !k8sname.IsConfigMapKey(r.secretKey) {
 		errs.Add("spec.secret.key", "must be a Secret key: letters, digits, '-', '_' and '.', at most 253, not . or ..")
 	}
 	if err := errs.Err(); err != nil {

@@ -15,28 +15,34 @@ import (
 	"github.com/promisekit/promisekit/promises/environment/awsinfra/awsapi"
 )
 
-// New returns the real clients.
-func New() environment.Outside {
-	return environment.Outside{NewAWS: newAWS, DeleteRequest: DeleteRequest}
+// Connect returns the platform API where the stage runs. The binary's main
+// chooses it: the cluster's API server in a Pod, the local runner's object
+// directory under kratix-run.
+type Connect func(getenv func(string) string) (platformapi.API, error)
+
+// New returns the real clients, with the platform API connect returns.
+func New(connect Connect) environment.Outside {
+	return environment.Outside{NewAWS: newAWS, DeleteRequest: DeleteRequest(connect)}
 }
 
 func newAWS(ctx context.Context, region string, getenv func(string) string) (environment.AWS, error) {
 	return awsapi.New(ctx, region, getenv)
 }
 
-// DeleteRequest deletes the request a stage runs for, with its UID as
-// precondition, through the platform API where the stage runs: the
-// cluster's API server in a Pod, the local runner's object directory under
-// kratix-run.
-func DeleteRequest(ctx context.Context, req *kratix.Request) error {
-	api, err := platformapi.New(req.Getenv)
-	if err != nil {
-		return err
+// DeleteRequest returns environment.Outside's DeleteRequest: it deletes the
+// request a stage runs for, with its UID as precondition, through the
+// platform API connect returns.
+func DeleteRequest(connect Connect) func(ctx context.Context, req *kratix.Request) error {
+	return func(ctx context.Context, req *kratix.Request) error {
+		api, err := connect(req.Getenv)
+		if err != nil {
+			return err
+		}
+		return deleteRequestWith(ctx, api, req)
 	}
-	return deleteRequestWith(ctx, api, req)
 }
 
-func deleteRequestWith(ctx context.Context, api *platformapi.Client, req *kratix.Request) error {
+func deleteRequestWith(ctx context.Context, api platformapi.API, req *kratix.Request) error {
 	r := platformapi.Resource{Group: req.Env.ObjectGroup, Version: req.Env.ObjectVersion, Plural: req.Env.CRDPlural}
 	m := req.Object.Metadata
 	return api.Delete(ctx, r, m.Namespace, m.Name, m.UID)

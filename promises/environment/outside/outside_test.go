@@ -27,9 +27,10 @@ metadata: {name: checkout-preview, namespace: default, uid: uid-1, creationTimes
 spec: {type: preview, teamGroup: team-checkout, ttl: 48h}
 `
 
-// TestExpiryThroughTheLocalRunner: under kratix-run (PROMISEKIT_LOCAL_API)
-// an expired environment removes its request file, and leaves alone a
-// newer request that took the name (another UID).
+// TestExpiryThroughTheLocalRunner: under kratix-run (the platform API is
+// the runner's directory of objects) an expired environment removes its
+// request file, and leaves alone a newer request that took the name
+// (another UID).
 func TestExpiryThroughTheLocalRunner(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -59,9 +60,9 @@ func TestExpiryThroughTheLocalRunner(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			h := stagetest.New(t, "environment", environment.Workflows(New()), configureWorkflow, []byte(expiringRequest))
-			h.Env[platformapi.LocalVariable] = dir
-			h.Env[environment.ConfigVariable] = filepath.Join(dir, "absent.yaml")
+			connect := func(func(string) string) (platformapi.API, error) { return platformapi.NewDir(dir), nil }
+			h := stagetest.New(t, "environment", environment.Workflows(New(connect)), configureWorkflow, []byte(expiringRequest))
+			h.Env[kratix.ConfigVariable] = ""
 			h.Now = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) // 48h after creation
 			if o := h.Configure(context.Background()); o.Err != nil {
 				t.Fatal(o.Err)

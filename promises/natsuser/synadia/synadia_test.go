@@ -14,8 +14,8 @@ import (
 
 	"github.com/nats-io/jwt/v2"
 
-	"github.com/promisekit/promisekit/internal/fakesynadia"
 	"github.com/promisekit/promisekit/promises/natsuser/backend"
+	"github.com/promisekit/promisekit/promises/natsuser/internal/fakesynadia"
 )
 
 // fixture is a client on a fake account whose waits are recorded, not

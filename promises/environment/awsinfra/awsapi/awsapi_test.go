@@ -20,9 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
-	"github.com/promisekit/promisekit/internal/awscalls"
-	"github.com/promisekit/promisekit/internal/motoserver"
 	"github.com/promisekit/promisekit/promises/environment/awsinfra"
+	"github.com/promisekit/promisekit/promises/environment/internal/awscalls"
+	"github.com/promisekit/promisekit/promises/environment/internal/motoserver"
 )
 
 // moto is shared by the package's tests, started by the first of them.

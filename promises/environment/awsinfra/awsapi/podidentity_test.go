@@ -13,9 +13,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/promisekit/promisekit/internal/awscalls"
-	"github.com/promisekit/promisekit/internal/motoserver"
 	"github.com/promisekit/promisekit/promises/environment/awsinfra"
+	"github.com/promisekit/promisekit/promises/environment/internal/awscalls"
+	"github.com/promisekit/promisekit/promises/environment/internal/motoserver"
 )
 
 // fakePodIdentity serves the five EKS Pod Identity routes, which moto

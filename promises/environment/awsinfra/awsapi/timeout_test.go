@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promisekit/promisekit/internal/motoserver"
 	"github.com/promisekit/promisekit/promises/environment/awsinfra"
+	"github.com/promisekit/promisekit/promises/environment/internal/motoserver"
 )
 
 // TestAttemptTimeout: an endpoint that takes a call and never answers

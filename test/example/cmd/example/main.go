@@ -4,9 +4,9 @@ package main
 
 import (
 	"github.com/promisekit/promisekit/pkg/kratix"
-	"github.com/promisekit/promisekit/test/example/stage"
+	"github.com/promisekit/promisekit/test/example"
 )
 
 func main() {
-	kratix.Main("example", stage.Workflows())
+	kratix.Main("example", example.Workflows())
 }

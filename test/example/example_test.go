@@ -1,4 +1,4 @@
-package stage
+package example
 
 import (
 	"bytes"
@@ -35,7 +35,7 @@ func request(spec string) []byte {
 }
 
 func TestConfigure(t *testing.T) {
-	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "../examples/greeting.yaml"))
+	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "examples/greeting.yaml"))
 	out := h.Configure(context.Background())
 	if out.Err != nil {
 		t.Fatal(out.Err)
@@ -84,7 +84,7 @@ metadata:
 }
 
 func TestReplicasDefault(t *testing.T) {
-	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "../examples/greeting-defaults.yaml"))
+	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "examples/greeting-defaults.yaml"))
 	out := h.Configure(context.Background())
 	if out.Err != nil {
 		t.Fatal(out.Err)
@@ -102,7 +102,7 @@ func TestReplicasDefault(t *testing.T) {
 }
 
 func TestRerunIsByteIdentical(t *testing.T) {
-	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "../examples/greeting.yaml"))
+	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "examples/greeting.yaml"))
 	first := h.Configure(context.Background())
 	if first.Err != nil {
 		t.Fatal(first.Err)
@@ -185,7 +185,7 @@ func TestInvalidRequests(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
-	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "../examples/greeting.yaml"))
+	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "examples/greeting.yaml"))
 	if out := h.Configure(context.Background()); out.Err != nil {
 		t.Fatal(out.Err)
 	}
@@ -203,7 +203,7 @@ func TestDelete(t *testing.T) {
 
 func loadOwnCRD(t *testing.T) *crdcheck.Validator {
 	t.Helper()
-	crd, err := crdcheck.PromiseCRD(readFile(t, "../promise.yaml"))
+	crd, err := crdcheck.PromiseCRD(readFile(t, "promise.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func loadOwnCRD(t *testing.T) *crdcheck.Validator {
 
 func TestExamplesAgainstTheCRD(t *testing.T) {
 	v := loadOwnCRD(t)
-	examples, err := filepath.Glob("../examples/*.yaml")
+	examples, err := filepath.Glob("examples/*.yaml")
 	if err != nil || len(examples) == 0 {
 		t.Fatalf("no examples found (%v)", err)
 	}

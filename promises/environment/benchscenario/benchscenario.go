@@ -1,4 +1,8 @@
-package main
+// Package benchscenario is what cmd/pkbench times of the environment
+// promise: its configure pipeline in ack mode, and a batch of api-mode
+// re-runs against moto. cmd/pkbench lists Scenarios with the other
+// promises'; the types are internal/benchkit's.
+package benchscenario
 
 import (
 	"context"
@@ -12,27 +16,28 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/promisekit/promisekit/internal/awscalls"
-	"github.com/promisekit/promisekit/internal/motoserver"
+	"github.com/promisekit/promisekit/internal/benchkit"
+	"github.com/promisekit/promisekit/promises/environment/internal/awscalls"
+	"github.com/promisekit/promisekit/promises/environment/internal/motoserver"
 )
 
-// environmentScenarios time the environment promise's one-stage configure
+// Scenarios time the environment promise's one-stage configure
 // pipeline: in ack mode against the floor (the budget: 3x, 40 MiB),
 // and as a batch of scheduled re-runs in api mode against moto, counting
 // the AWS calls each environment makes (the target is reads only). In api
 // mode the environment binary hands over to environment-aws, and the
 // batch's figures include that.
-func environmentScenarios() ([]Scenario, []Batch) {
-	ack := func(name, request string) Scenario {
-		return Scenario{
+func Scenarios() ([]benchkit.Scenario, []benchkit.Batch) {
+	ack := func(name, request string) benchkit.Scenario {
+		return benchkit.Scenario{
 			Name:   name,
 			Binary: "environment",
-			Prepare: func(ctx context.Context, ws *Workspace) (Invocation, error) {
+			Prepare: func(ctx context.Context, ws *benchkit.Workspace) (benchkit.Invocation, error) {
 				inv, err := environmentInvocation(ws, request, "env-bench", map[string]string{
 					"PROMISEKIT_CONFIG": filepath.Join(ws.Root, "promises/environment/examples/platform/ack.yaml"),
 				})
 				if err != nil {
-					return Invocation{}, err
+					return benchkit.Invocation{}, err
 				}
 				return ws.Converge(ctx, "environment", inv, 1)
 			},
@@ -42,16 +47,16 @@ func environmentScenarios() ([]Scenario, []Batch) {
 	}
 	// The batch's proxy, set by Prepare and read by Counters.
 	var proxy *awscalls.Proxy
-	batch := Batch{
+	batch := benchkit.Batch{
 		Name:   "environment api-mode re-reconcile against moto",
 		Binary: "environment",
-		Prepare: func(ctx context.Context, ws *Workspace) ([]Invocation, error) {
+		Prepare: func(ctx context.Context, ws *benchkit.Workspace) ([]benchkit.Invocation, error) {
 			env, p, err := startMoto(ctx, ws)
 			if err != nil {
 				return nil, err
 			}
 			proxy = p
-			return convergeMany(ctx, ws, 1000, func(i int) (Invocation, error) {
+			return convergeMany(ctx, ws, 1000, func(i int) (benchkit.Invocation, error) {
 				return environmentInvocation(ws, "promises/environment/examples/preview.yaml", fmt.Sprintf("env-%04d", i), env)
 			})
 		},
@@ -70,42 +75,42 @@ func environmentScenarios() ([]Scenario, []Batch) {
 			return map[string]float64{"AWS reads": reads, "AWS writes": writes}
 		},
 	}
-	return []Scenario{
+	return []benchkit.Scenario{
 		ack("environment configure, ack mode, vcluster (steady state)", "promises/environment/examples/development.yaml"),
 		ack("environment configure, ack mode, namespace (steady state)", "promises/environment/examples/preview.yaml"),
-	}, []Batch{batch}
+	}, []benchkit.Batch{batch}
 }
 
 // environmentInvocation is the first configure pipeline of the promise on
 // an example request, given the identity the API server would: a name, a
 // namespace, a uid and a creation time an hour before the benchmark's clock
 // (inside every example's lifetime).
-func environmentInvocation(ws *Workspace, request, name string, env map[string]string) (Invocation, error) {
-	inv, err := firstConfigure(ws.Root, "promises/environment/promise.yaml", request, env)
+func environmentInvocation(ws *benchkit.Workspace, request, name string, env map[string]string) (benchkit.Invocation, error) {
+	inv, err := benchkit.FirstConfigure(ws.Root, "promises/environment/promise.yaml", request, env)
 	if err != nil {
-		return Invocation{}, err
+		return benchkit.Invocation{}, err
 	}
 	var obj map[string]any
 	if err := yaml.Unmarshal(inv.Object, &obj); err != nil {
-		return Invocation{}, err
+		return benchkit.Invocation{}, err
 	}
 	meta, _ := obj["metadata"].(map[string]any)
 	if meta == nil {
-		return Invocation{}, errors.New(request + ": no metadata")
+		return benchkit.Invocation{}, errors.New(request + ": no metadata")
 	}
 	meta["name"] = name
 	meta["namespace"] = "bench"
 	meta["uid"] = "uid-" + name
-	meta["creationTimestamp"] = benchNow.Add(-time.Hour).Format(time.RFC3339)
+	meta["creationTimestamp"] = benchkit.Now.Add(-time.Hour).Format(time.RFC3339)
 	if inv.Object, err = yaml.Marshal(obj); err != nil {
-		return Invocation{}, err
+		return benchkit.Invocation{}, err
 	}
 	return inv, nil
 }
 
 // startMoto starts moto_server and a recording proxy in front of it, both
 // stopped when ctx ends, and returns the api-mode configuration for them.
-func startMoto(ctx context.Context, ws *Workspace) (map[string]string, *awscalls.Proxy, error) {
+func startMoto(ctx context.Context, ws *benchkit.Workspace) (map[string]string, *awscalls.Proxy, error) {
 	moto, err := motoserver.Start(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -142,8 +147,8 @@ func startMoto(ctx context.Context, ws *Workspace) (map[string]string, *awscalls
 // convergeMany brings n invocations to steady state, a few at a time (moto
 // serves requests concurrently): one run each creates the AWS
 // resources and the status the re-runs start from.
-func convergeMany(ctx context.Context, ws *Workspace, n int, invocation func(i int) (Invocation, error)) ([]Invocation, error) {
-	out := make([]Invocation, n)
+func convergeMany(ctx context.Context, ws *benchkit.Workspace, n int, invocation func(i int) (benchkit.Invocation, error)) ([]benchkit.Invocation, error) {
+	out := make([]benchkit.Invocation, n)
 	errs := make([]error, n)
 	next := make(chan int)
 	var wg sync.WaitGroup

@@ -1,4 +1,8 @@
-package main
+// Package benchscenario is what cmd/pkbench times of the natsuser promise:
+// its stage's steady state, self-hosted and against the Synadia Cloud fake,
+// and batches of a thousand users. cmd/pkbench lists Scenarios with the
+// other promises'; the types are internal/benchkit's.
+package benchscenario
 
 import (
 	"context"
@@ -9,8 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/promisekit/promisekit/internal/benchkit"
 	"github.com/promisekit/promisekit/internal/devkeys"
-	"github.com/promisekit/promisekit/internal/fakesynadia"
+	"github.com/promisekit/promisekit/promises/natsuser/internal/fakesynadia"
 )
 
 const (
@@ -18,25 +23,25 @@ const (
 	natsuserRequest = "promises/natsuser/examples/orders-api.yaml"
 )
 
-// natsuserScenarios time the natsuser stage's steady state, the run every
+// Scenarios time the natsuser stage's steady state, the run every
 // scheduled re-run is once credentials exist: against the self-hosted
 // default (no outside call at all) and against a local fake of Synadia
 // Cloud (one GET). The batches re-reconcile a thousand users, as many
 // Pods would after a controller restart, and count the calls made.
-func natsuserScenarios() ([]Scenario, []Batch) {
+func Scenarios() ([]benchkit.Scenario, []benchkit.Batch) {
 	var cloud natsuserCloud
-	return []Scenario{
+	return []benchkit.Scenario{
 			{
 				Name:   "natsuser steady-state re-run (self-hosted, no outside calls)",
 				Binary: "natsuser",
-				Prepare: func(ctx context.Context, ws *Workspace) (Invocation, error) {
+				Prepare: func(ctx context.Context, ws *benchkit.Workspace) (benchkit.Invocation, error) {
 					keys, err := natsuserKeys(ws)
 					if err != nil {
-						return Invocation{}, err
+						return benchkit.Invocation{}, err
 					}
-					inv, err := firstConfigure(ws.Root, natsuserPromise, natsuserRequest, keys.Env())
+					inv, err := benchkit.FirstConfigure(ws.Root, natsuserPromise, natsuserRequest, keys.Env())
 					if err != nil {
-						return Invocation{}, err
+						return benchkit.Invocation{}, err
 					}
 					return ws.Converge(ctx, "natsuser", inv, 2)
 				},
@@ -46,25 +51,25 @@ func natsuserScenarios() ([]Scenario, []Batch) {
 			{
 				Name:   "natsuser steady-state re-run (Synadia Cloud fake, one GET)",
 				Binary: "natsuser",
-				Prepare: func(ctx context.Context, ws *Workspace) (Invocation, error) {
+				Prepare: func(ctx context.Context, ws *benchkit.Workspace) (benchkit.Invocation, error) {
 					var c natsuserCloud
 					env, err := c.start(ctx, ws)
 					if err != nil {
-						return Invocation{}, err
+						return benchkit.Invocation{}, err
 					}
-					inv, err := firstConfigure(ws.Root, natsuserPromise, natsuserRequest, env)
+					inv, err := benchkit.FirstConfigure(ws.Root, natsuserPromise, natsuserRequest, env)
 					if err != nil {
-						return Invocation{}, err
+						return benchkit.Invocation{}, err
 					}
 					return ws.Converge(ctx, "natsuser", inv, 2)
 				},
 				MaxRSSMiB: 40,
 			},
-		}, []Batch{
+		}, []benchkit.Batch{
 			{
 				Name:   "natsuser: 1,000 users re-reconciled (self-hosted)",
 				Binary: "natsuser",
-				Prepare: func(ctx context.Context, ws *Workspace) ([]Invocation, error) {
+				Prepare: func(ctx context.Context, ws *benchkit.Workspace) ([]benchkit.Invocation, error) {
 					keys, err := natsuserKeys(ws)
 					if err != nil {
 						return nil, err
@@ -75,7 +80,7 @@ func natsuserScenarios() ([]Scenario, []Batch) {
 			{
 				Name:   "natsuser: 1,000 users re-reconciled (Synadia Cloud fake)",
 				Binary: "natsuser",
-				Prepare: func(ctx context.Context, ws *Workspace) ([]Invocation, error) {
+				Prepare: func(ctx context.Context, ws *benchkit.Workspace) ([]benchkit.Invocation, error) {
 					env, err := cloud.start(ctx, ws)
 					if err != nil {
 						return nil, err
@@ -89,7 +94,7 @@ func natsuserScenarios() ([]Scenario, []Batch) {
 
 // natsuserKeys writes development keys (a 4096-bit sealing key, as the
 // controller makes) into the workspace.
-func natsuserKeys(ws *Workspace) (*devkeys.Keys, error) {
+func natsuserKeys(ws *benchkit.Workspace) (*devkeys.Keys, error) {
 	return devkeys.Generate(filepath.Join(ws.Dir, "keys"), devkeys.Options{})
 }
 
@@ -101,13 +106,13 @@ type natsuserCloud struct {
 
 // start starts the fake with one account and returns the environment that
 // points the stage at it.
-func (c *natsuserCloud) start(ctx context.Context, ws *Workspace) (map[string]string, error) {
+func (c *natsuserCloud) start(ctx context.Context, ws *benchkit.Workspace) (map[string]string, error) {
 	keys, err := natsuserKeys(ws)
 	if err != nil {
 		return nil, err
 	}
 	// Credentials expire relative to the runs' clock, as the stage sees it.
-	if c.fake, err = fakesynadia.Start(fakesynadia.Options{Clock: func() time.Time { return benchNow }}); err != nil {
+	if c.fake, err = fakesynadia.Start(fakesynadia.Options{Clock: func() time.Time { return benchkit.Now }}); err != nil {
 		return nil, err
 	}
 	go func() {
@@ -154,12 +159,12 @@ const natsuserBatchSize = 1000
 
 // natsuserBatch makes natsuserBatchSize requests from the example and
 // brings each to its steady state, two at a time (one per core).
-func natsuserBatch(ctx context.Context, ws *Workspace, env map[string]string) ([]Invocation, error) {
-	example, err := firstConfigure(ws.Root, natsuserPromise, natsuserRequest, env)
+func natsuserBatch(ctx context.Context, ws *benchkit.Workspace, env map[string]string) ([]benchkit.Invocation, error) {
+	example, err := benchkit.FirstConfigure(ws.Root, natsuserPromise, natsuserRequest, env)
 	if err != nil {
 		return nil, err
 	}
-	invs := make([]Invocation, natsuserBatchSize)
+	invs := make([]benchkit.Invocation, natsuserBatchSize)
 	errs := make([]error, natsuserBatchSize)
 	next := make(chan int)
 	var wg sync.WaitGroup

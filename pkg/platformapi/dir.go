@@ -1,6 +1,7 @@
 package platformapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,9 +12,21 @@ import (
 	"github.com/promisekit/promisekit/pkg/kratix"
 )
 
-// LocalPath is where the local object directory keeps one object:
+// Dir is the platform API as a directory of objects, one YAML file per
+// object at LocalPath: what the local runner keeps in place of an API
+// server. It reads and deletes there; whoever keeps the directory writes.
+type Dir struct {
+	root string
+}
+
+// NewDir returns the platform API kept in the directory root.
+func NewDir(root string) *Dir {
+	return &Dir{root: root}
+}
+
+// LocalPath is where a Dir rooted at dir keeps one object:
 // <dir>/<group>/<plural>/<namespace>/<name>.yaml. The local runner writes
-// there; the client reads and deletes there.
+// there; Dir reads and deletes there.
 func LocalPath(dir string, r Resource, namespace, name string) (string, error) {
 	if err := checkParts(r.Group, r.Plural, namespace, name); err != nil {
 		return "", err
@@ -32,13 +45,16 @@ func checkParts(parts ...string) error {
 	return nil
 }
 
-func (c *Client) listLocal(r Resource, namespace string) ([]*kratix.Object, error) {
+// List returns every object of r in namespace ("" for all namespaces), in
+// the order of their files' paths. The version of r plays no part: the
+// directory keeps one copy of each object.
+func (d *Dir) List(_ context.Context, r Resource, namespace string) ([]*kratix.Object, error) {
 	if err := checkParts(r.Group, r.Plural); err != nil {
 		return nil, fmt.Errorf("listing %s: %w", r.Plural, err)
 	}
 	// Read directories rather than glob: the store's own path may hold
 	// characters that are glob syntax.
-	base := filepath.Join(c.localDir, r.Group, r.Plural)
+	base := filepath.Join(d.root, r.Group, r.Plural)
 	namespaces := []string{namespace}
 	if namespace == "" {
 		entries, err := os.ReadDir(base)
@@ -78,8 +94,14 @@ func (c *Client) listLocal(r Resource, namespace string) ([]*kratix.Object, erro
 	return objs, nil
 }
 
-func (c *Client) deleteLocal(r Resource, namespace, name, uid string) error {
-	file, err := LocalPath(c.localDir, r, namespace, name)
+// Delete removes the file of namespace/name of r if the object in it has
+// the UID uid, so a newer object that reused the name is never touched. A
+// missing file, or another UID, counts as deleted.
+func (d *Dir) Delete(_ context.Context, r Resource, namespace, name, uid string) error {
+	if uid == "" {
+		return errNoUID(r, namespace, name)
+	}
+	file, err := LocalPath(d.root, r, namespace, name)
 	if err != nil {
 		return err
 	}

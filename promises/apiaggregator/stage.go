@@ -16,8 +16,10 @@
 // order is Gateway API's own (creation time, then namespace/name), so what a
 // failed run reports is what the gateway would do.
 //
-// Both kinds are served by one binary: the stage dispatches on the input
-// object's kind. The aggregator's Gateway is rendered with ytt from
+// Both kinds are served by one binary: each kind is a stage of its own
+// (package stage), and the binary dispatches on the input object's kind.
+// Each follows the skeleton: stage.go, spec.go, config.go, state.go,
+// decide.go, outside.go and result.go hold its steps. The aggregator's Gateway is rendered with ytt from
 // templates embedded in the binary; a target's documents are built from Go
 // structs, for speed (see manifests.go). A request-body limit is a separate
 // policy per gateway implementation, so routes know nothing about
@@ -25,15 +27,16 @@
 package apiaggregator
 
 import (
-	"context"
-	"fmt"
-
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
+	"github.com/promisekit/promisekit/pkg/stage"
 )
 
-// Group is the API group of both kinds.
-const Group = "apiaggregator.promisekit.io"
+// Group is the API group of both kinds; APIVersion is their apiVersion.
+const (
+	Group      = "apiaggregator.promisekit.io"
+	APIVersion = Group + "/v1alpha1"
+)
 
 // The two kinds and their APIs.
 const (
@@ -53,49 +56,31 @@ const (
 	labelTarget     = Group + "/target"
 )
 
-// Connect returns the platform API client a target's stage reads its
-// aggregator and sibling targets with. platformapi.New is the one used in
-// production; tests pass a client for an httptest server.
-type Connect func(getenv func(string) string) (*platformapi.Client, error)
-
 // Workflows returns the stage functions of the apiaggregator binary, for
-// both Promises.
+// both Promises; a target's stage reads the platform API through connect.
 func Workflows(connect Connect) kratix.Workflows {
-	return kratix.Workflows{
-		ResourceConfigure: func(ctx context.Context, req *kratix.Request) (*kratix.Result, error) {
-			switch err := checkKind(req); {
-			case err != nil:
-				return nil, err
-			case req.Object.Kind == KindAggregator:
-				return configureAggregator(ctx, req)
-			default:
-				return configureTarget(ctx, req, connect)
-			}
-		},
-		ResourceDelete: func(ctx context.Context, req *kratix.Request) (*kratix.Result, error) {
-			if err := checkKind(req); err != nil {
-				return nil, err
-			}
-			// Kratix removes everything the configure workflow wrote from
-			// the destination; there is nothing outside it to undo.
-			o := req.Object
-			return &kratix.Result{
-				Message: fmt.Sprintf("%s %s/%s deleted; Kratix removes its manifests from the destination", o.Kind, o.Metadata.Namespace, o.Metadata.Name),
-			}, nil
-		},
+	o := Outside{Connect: connect}
+	return stage.Kinds(aggregatorStage(o), targetStage(o))
+}
+
+func aggregatorStage(o Outside) *stage.Stage[aggregatorSpec, Config, aggregatorState, Outside] {
+	return &stage.Stage[aggregatorSpec, Config, aggregatorState, Outside]{
+		API:       stage.API{APIVersion: APIVersion, Kind: KindAggregator},
+		Config:    configFile,
+		State:     aggregatorStatus,
+		Deadline:  (*Config).deadline,
+		Outside:   o,
+		Configure: decideAggregator,
 	}
 }
 
-// checkKind makes sure the object is one of the two kinds this binary
-// serves, in this group: a Promise that points the image at another kind is
-// a mistake that must not render anything.
-func checkKind(req *kratix.Request) error {
-	o := req.Object
-	if err := o.CheckKind(Group+"/v1alpha1", KindAggregator, KindTarget); err != nil {
-		return err
+func targetStage(o Outside) *stage.Stage[targetSpec, Config, targetState, Outside] {
+	return &stage.Stage[targetSpec, Config, targetState, Outside]{
+		API:       stage.API{APIVersion: APIVersion, Kind: KindTarget},
+		Config:    configFile,
+		State:     targetStatus,
+		Deadline:  (*Config).deadline,
+		Outside:   o,
+		Configure: decideTarget,
 	}
-	if o.Metadata.Namespace == "" {
-		return fmt.Errorf("input object %s %q: metadata.namespace is required", o.Kind, o.Metadata.Name)
-	}
-	return nil
 }

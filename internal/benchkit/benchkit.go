@@ -1,4 +1,11 @@
-package main
+// Package benchkit is what cmd/pkbench shares with the promises' benchmark
+// scenarios (promises/<p>/benchscenario): the Scenario and Batch a promise
+// registers, the Workspace a scenario prepares in, and the Pod that runs a
+// stage binary as Kratix would start it. pkbench times the scenarios; a
+// promise's package says what to time.
+//
+// It is for benchmarks only: no pipeline binary imports it.
+package benchkit
 
 import (
 	"context"
@@ -47,9 +54,9 @@ type Workspace struct {
 	Root   string // repository root
 }
 
-// benchNow is the clock of every benchmark run, so that Converge and the
-// timed runs agree on what is due.
-var benchNow = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+// Now is the clock of every benchmark run, so that Converge and the timed
+// runs agree on what is due.
+var Now = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 
 // Converge runs binary runs times on inv, merging status the way Kratix
 // does, and returns inv with the resulting object: the input of a
@@ -65,26 +72,26 @@ func (ws *Workspace) Converge(ctx context.Context, binary string, inv Invocation
 		if err != nil {
 			return inv, err
 		}
-		pod, err := newPod(ws.Dir, data)
+		pod, err := NewPod(ws.Dir, data)
 		if err != nil {
 			return inv, err
 		}
-		cmd := pod.command(ctx, filepath.Join(ws.BinDir, binary), inv)
+		cmd := pod.Command(ctx, filepath.Join(ws.BinDir, binary), inv)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			pod.remove()
+			pod.Remove()
 			return inv, fmt.Errorf("converging run %d: %v: %s", i+1, err, out)
 		}
-		status, err := os.ReadFile(filepath.Join(pod.paths.MetadataDir, "status.yaml"))
+		status, err := os.ReadFile(filepath.Join(pod.Paths.MetadataDir, "status.yaml"))
 		if err != nil && !os.IsNotExist(err) {
-			pod.remove()
+			pod.Remove()
 			return inv, err
 		}
-		pod.remove()
+		pod.Remove()
 		if err := kratixsim.ApplyStatus(obj, status); err != nil {
 			return inv, err
 		}
-		kratixsim.MarkCompleted(obj, benchNow.Format(time.RFC3339))
+		kratixsim.MarkCompleted(obj, Now.Format(time.RFC3339))
 	}
 	data, err := yaml.Marshal(obj)
 	if err != nil {
@@ -94,24 +101,40 @@ func (ws *Workspace) Converge(ctx context.Context, binary string, inv Invocation
 	return inv, nil
 }
 
-// pod is one run's /kratix directories.
-type pod struct {
-	root  string
-	obj   map[string]any
-	paths kratix.Paths
+// FirstConfigure is the invocation of a request's first configure pipeline
+// as declared in its Promise; both files are relative to the repository
+// root.
+func FirstConfigure(root, promiseFile, requestFile string, env map[string]string) (Invocation, error) {
+	wf, err := kratixsim.ReadWorkflow(filepath.Join(root, promiseFile), kratix.ActionConfigure)
+	if err != nil {
+		return Invocation{}, err
+	}
+	obj, err := os.ReadFile(filepath.Join(root, requestFile))
+	if err != nil {
+		return Invocation{}, err
+	}
+	return Invocation{Object: obj, Workflow: wf, Env: env}, nil
 }
 
-func newPod(dir string, object []byte) (*pod, error) {
+// Pod is one run's /kratix directories.
+type Pod struct {
+	Paths kratix.Paths
+	root  string
+	obj   map[string]any
+}
+
+// NewPod makes a pod's directories under dir, with object as its input.
+func NewPod(dir string, object []byte) (*Pod, error) {
 	root, err := os.MkdirTemp(dir, "pod-")
 	if err != nil {
 		return nil, err
 	}
-	p := &pod{root: root, paths: kratix.Paths{
+	p := &Pod{root: root, Paths: kratix.Paths{
 		InputFile:   filepath.Join(root, "input", "object.yaml"),
 		OutputDir:   filepath.Join(root, "output"),
 		MetadataDir: filepath.Join(root, "metadata"),
 	}}
-	for _, d := range []string{filepath.Dir(p.paths.InputFile), p.paths.OutputDir, p.paths.MetadataDir} {
+	for _, d := range []string{filepath.Dir(p.Paths.InputFile), p.Paths.OutputDir, p.Paths.MetadataDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
 		}
@@ -119,18 +142,18 @@ func newPod(dir string, object []byte) (*pod, error) {
 	if err := yaml.Unmarshal(object, &p.obj); err != nil {
 		return nil, fmt.Errorf("parsing object: %w", err)
 	}
-	return p, os.WriteFile(p.paths.InputFile, object, 0o644)
+	return p, os.WriteFile(p.Paths.InputFile, object, 0o644)
 }
 
-// command starts binary as Kratix would in this pod: Kratix's variables,
+// Command starts binary as Kratix would in this pod: Kratix's variables,
 // the container's, and the directory overrides; nothing else.
-func (p *pod) command(ctx context.Context, binary string, inv Invocation) *exec.Cmd {
+func (p *Pod) Command(ctx context.Context, binary string, inv Invocation) *exec.Cmd {
 	env := kratixsim.Env(p.obj, inv.Workflow)
 	maps.Copy(env, inv.Env)
-	env["KRATIX_INPUT_FILE"] = p.paths.InputFile
-	env["KRATIX_OUTPUT_DIR"] = p.paths.OutputDir
-	env["KRATIX_METADATA_DIR"] = p.paths.MetadataDir
-	env[kratix.NowVariable] = benchNow.Format(time.RFC3339)
+	env["KRATIX_INPUT_FILE"] = p.Paths.InputFile
+	env["KRATIX_OUTPUT_DIR"] = p.Paths.OutputDir
+	env["KRATIX_METADATA_DIR"] = p.Paths.MetadataDir
+	env[kratix.NowVariable] = Now.Format(time.RFC3339)
 	cmd := exec.CommandContext(ctx, binary)
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		cmd.Env = append(cmd.Env, k+"="+env[k])
@@ -138,10 +161,10 @@ func (p *pod) command(ctx context.Context, binary string, inv Invocation) *exec.
 	return cmd
 }
 
-// reset empties the output and metadata directories between runs, as a new
+// Reset empties the output and metadata directories between runs, as a new
 // Pod would have them.
-func (p *pod) reset() error {
-	for _, d := range []string{p.paths.OutputDir, p.paths.MetadataDir} {
+func (p *Pod) Reset() error {
+	for _, d := range []string{p.Paths.OutputDir, p.Paths.MetadataDir} {
 		if err := os.RemoveAll(d); err != nil {
 			return err
 		}
@@ -152,4 +175,5 @@ func (p *pod) reset() error {
 	return nil
 }
 
-func (p *pod) remove() { os.RemoveAll(p.root) }
+// Remove removes the pod's directories.
+func (p *Pod) Remove() { os.RemoveAll(p.root) }

@@ -1,4 +1,8 @@
-package main
+// Package benchscenario is what cmd/pkbench times of the apiaggregator
+// promise: its stage binary on the examples, at steady state and as a batch
+// of a thousand targets. cmd/pkbench lists Scenarios with the other
+// promises'; the types are internal/benchkit's.
+package benchscenario
 
 import (
 	"context"
@@ -10,7 +14,9 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/promisekit/promisekit/internal/benchkit"
 	"github.com/promisekit/promisekit/internal/kratixsim"
+	"github.com/promisekit/promisekit/internal/localrun/localapi"
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
 )
@@ -27,34 +33,34 @@ var (
 	targetsResource     = platformapi.Resource{Group: "apiaggregator.promisekit.io", Version: "v1alpha1", Plural: "apiaggregatortargets"}
 )
 
-// apiaggregatorScenarios time the ApiAggregatorTarget stage at its steady
+// Scenarios time the ApiAggregatorTarget stage at its steady
 // state (a scheduled re-run), reading its aggregator and sibling targets
 // from a local platform API directory as the local runner provides it, and
 // render a thousand distinct targets of one aggregator, each of which lists
 // all thousand to check its prefixes.
-func apiaggregatorScenarios() ([]Scenario, []Batch) {
-	target := func(example string) func(ctx context.Context, ws *Workspace) (Invocation, error) {
-		return func(ctx context.Context, ws *Workspace) (Invocation, error) {
+func Scenarios() ([]benchkit.Scenario, []benchkit.Batch) {
+	target := func(example string) func(ctx context.Context, ws *benchkit.Workspace) (benchkit.Invocation, error) {
+		return func(ctx context.Context, ws *benchkit.Workspace) (benchkit.Invocation, error) {
 			env, err := apiaggregatorPlatform(ctx, ws, nil)
 			if err != nil {
-				return Invocation{}, err
+				return benchkit.Invocation{}, err
 			}
 			obj, err := os.ReadFile(filepath.Join(ws.Root, "promises/apiaggregator/examples", example))
 			if err != nil {
-				return Invocation{}, err
+				return benchkit.Invocation{}, err
 			}
-			obj, err = storeTarget(env, obj, benchNow.Add(-time.Hour))
+			obj, err = storeTarget(env, obj, benchkit.Now.Add(-time.Hour))
 			if err != nil {
-				return Invocation{}, err
+				return benchkit.Invocation{}, err
 			}
 			wf, err := kratixsim.ReadWorkflow(filepath.Join(ws.Root, targetPromise), kratix.ActionConfigure)
 			if err != nil {
-				return Invocation{}, err
+				return benchkit.Invocation{}, err
 			}
-			return ws.Converge(ctx, "apiaggregator", Invocation{Object: obj, Workflow: wf, Env: env}, 2)
+			return ws.Converge(ctx, "apiaggregator", benchkit.Invocation{Object: obj, Workflow: wf, Env: env}, 2)
 		}
 	}
-	return []Scenario{
+	return []benchkit.Scenario{
 			{
 				Name:      "apiaggregator target configure, steady state (2 siblings listed)",
 				Binary:    "apiaggregator",
@@ -72,27 +78,27 @@ func apiaggregatorScenarios() ([]Scenario, []Batch) {
 			{
 				Name:   "apiaggregator aggregator configure, steady state (ytt render)",
 				Binary: "apiaggregator",
-				Prepare: func(ctx context.Context, ws *Workspace) (Invocation, error) {
-					inv, err := firstConfigure(ws.Root, aggregatorPromise, aggregatorRequest, apiaggregatorEnv(ws))
+				Prepare: func(ctx context.Context, ws *benchkit.Workspace) (benchkit.Invocation, error) {
+					inv, err := benchkit.FirstConfigure(ws.Root, aggregatorPromise, aggregatorRequest, apiaggregatorEnv(ws))
 					if err != nil {
-						return Invocation{}, err
+						return benchkit.Invocation{}, err
 					}
 					return ws.Converge(ctx, "apiaggregator", inv, 2)
 				},
 				MaxRSSMiB: 40,
 			},
-		}, []Batch{
+		}, []benchkit.Batch{
 			{
 				Name:   "apiaggregator: 1,000 distinct targets of one aggregator, first configure (each lists all 1,000)",
 				Binary: "apiaggregator",
-				Prepare: func(ctx context.Context, ws *Workspace) ([]Invocation, error) {
+				Prepare: func(ctx context.Context, ws *benchkit.Workspace) ([]benchkit.Invocation, error) {
 					return apiaggregatorBatch(ctx, ws, false)
 				},
 			},
 			{
 				Name:   "apiaggregator: the same 1,000 targets with platformAPI off (render only)",
 				Binary: "apiaggregator",
-				Prepare: func(ctx context.Context, ws *Workspace) ([]Invocation, error) {
+				Prepare: func(ctx context.Context, ws *benchkit.Workspace) ([]benchkit.Invocation, error) {
 					return apiaggregatorBatch(ctx, ws, true)
 				},
 			},
@@ -101,23 +107,23 @@ func apiaggregatorScenarios() ([]Scenario, []Batch) {
 
 // apiaggregatorEnv is the platform the stages run on: the embedded default
 // configuration (no file) and a local platform API directory.
-func apiaggregatorEnv(ws *Workspace) map[string]string {
+func apiaggregatorEnv(ws *benchkit.Workspace) map[string]string {
 	return map[string]string{
-		"PROMISEKIT_CONFIG":       filepath.Join(ws.Dir, "no-apiaggregator-config.yaml"),
-		platformapi.LocalVariable: filepath.Join(ws.Dir, "platform-api"),
+		"PROMISEKIT_CONFIG": filepath.Join(ws.Dir, "no-apiaggregator-config.yaml"),
+		localapi.Variable:   filepath.Join(ws.Dir, "platform-api"),
 	}
 }
 
 // apiaggregatorPlatform configures the portal example with the stage
 // binary and stores it, status included, in the platform API directory,
 // with every example target (or the given ones) as siblings.
-func apiaggregatorPlatform(ctx context.Context, ws *Workspace, targets [][]byte) (map[string]string, error) {
+func apiaggregatorPlatform(ctx context.Context, ws *benchkit.Workspace, targets [][]byte) (map[string]string, error) {
 	env := apiaggregatorEnv(ws)
-	inv, err := firstConfigure(ws.Root, aggregatorPromise, aggregatorRequest, env)
+	inv, err := benchkit.FirstConfigure(ws.Root, aggregatorPromise, aggregatorRequest, env)
 	if err != nil {
 		return nil, err
 	}
-	if inv.Object, err = withCreation(inv.Object, benchNow.Add(-24*time.Hour)); err != nil {
+	if inv.Object, err = withCreation(inv.Object, benchkit.Now.Add(-24*time.Hour)); err != nil {
 		return nil, err
 	}
 	if inv, err = ws.Converge(ctx, "apiaggregator", inv, 1); err != nil {
@@ -132,13 +138,13 @@ func apiaggregatorPlatform(ctx context.Context, ws *Workspace, targets [][]byte)
 			if err != nil {
 				return nil, err
 			}
-			if _, err := storeTarget(env, obj, benchNow.Add(time.Duration(i-2)*time.Hour)); err != nil {
+			if _, err := storeTarget(env, obj, benchkit.Now.Add(time.Duration(i-2)*time.Hour)); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for i, obj := range targets {
-		if _, err := storeTarget(env, obj, benchNow.Add(time.Duration(i-len(targets))*time.Second)); err != nil {
+		if _, err := storeTarget(env, obj, benchkit.Now.Add(time.Duration(i-len(targets))*time.Second)); err != nil {
 			return nil, err
 		}
 	}
@@ -175,7 +181,7 @@ func storeObject(env map[string]string, r platformapi.Resource, obj []byte) erro
 	if err := yaml.Unmarshal(obj, &head); err != nil {
 		return err
 	}
-	file, err := platformapi.LocalPath(env[platformapi.LocalVariable], r, head.Metadata.Namespace, head.Metadata.Name)
+	file, err := platformapi.LocalPath(env[localapi.Variable], r, head.Metadata.Namespace, head.Metadata.Name)
 	if err != nil {
 		return err
 	}
@@ -192,7 +198,7 @@ const apiaggregatorBatchSize = 1000
 
 // With apiOff the stages read no platform API: the cost of reading a
 // thousand siblings is then visible as the difference between the batches.
-func apiaggregatorBatch(ctx context.Context, ws *Workspace, apiOff bool) ([]Invocation, error) {
+func apiaggregatorBatch(ctx context.Context, ws *benchkit.Workspace, apiOff bool) ([]benchkit.Invocation, error) {
 	wf, err := kratixsim.ReadWorkflow(filepath.Join(ws.Root, targetPromise), kratix.ActionConfigure)
 	if err != nil {
 		return nil, err
@@ -232,13 +238,13 @@ spec:
 		}
 		env = map[string]string{"PROMISEKIT_CONFIG": config}
 	}
-	invs := make([]Invocation, len(objs))
+	invs := make([]benchkit.Invocation, len(objs))
 	for i, obj := range objs {
-		stored, err := withCreation(obj, benchNow.Add(time.Duration(i-len(objs))*time.Second))
+		stored, err := withCreation(obj, benchkit.Now.Add(time.Duration(i-len(objs))*time.Second))
 		if err != nil {
 			return nil, err
 		}
-		invs[i] = Invocation{Object: stored, Workflow: wf, Env: env}
+		invs[i] = benchkit.Invocation{Object: stored, Workflow: wf, Env: env}
 	}
 	return invs, nil
 }

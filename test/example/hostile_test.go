@@ -1,4 +1,4 @@
-package stage
+package example
 
 import (
 	"testing"
@@ -8,9 +8,9 @@ import (
 )
 
 // TestHostileRequests runs the corpus in testdata/hostile/greeting, and
-// the generated cases, through the CRD in ../promise.yaml and the stage.
+// the generated cases, through the CRD in promise.yaml and the stage.
 func TestHostileRequests(t *testing.T) {
-	base := readFile(t, "../examples/greeting.yaml")
+	base := readFile(t, "examples/greeting.yaml")
 	cases := []hostile.Case{
 		{File: "missing-greeting.yaml", Admission: hostile.Schema("spec.greeting: Required value"), Stage: "spec.greeting: is required"},
 		{File: "missing-spec.yaml", Admission: hostile.Schema("spec: Required value"), Stage: "spec.greeting: is required"},

@@ -1,0 +1,309 @@
+// Package stage is the skeleton every promise's pipeline stage follows.
+//
+// A stage is declared, not written out: a promise fills in a Stage (the API
+// it serves, how its platform configuration is read, the codec of its
+// state, the outside systems it may reach) and one Decide function per
+// workflow. Run then takes the same steps, in the same order, for every
+// promise:
+//
+//  1. kind: the object is of the Stage's apiVersion and kind;
+//  2. namespace: a namespaced request has one;
+//  3. spec: decoded strictly into the Spec type (unknown, duplicate and
+//     mistyped fields fail, naming the field);
+//  4. config: the platform configuration file, strictly, over the defaults,
+//     validated;
+//  5. state: what the last run kept in the request's status;
+//  6. decide: the workflow's Decide, a pure function of the above and the
+//     clock, validates what depends on the configuration and returns a Plan;
+//  7. outside: the Plan's Act makes the calls to outside systems, within
+//     the run's deadline, through the Outside value main chose, and
+//  8. result: returns the whole kratix.Result, which the writer checks and
+//     writes.
+//
+// Nothing reaches an outside system before the spec and the configuration
+// are valid, because the Outside value is handed only to Act. Decide has no
+// context and no Outside: it cannot make a call.
+//
+// The steps are the places where behaviour shared by every promise lands
+// once: the whole-run deadline (Stage.Deadline), and the hooks in finish
+// for what later work adds to every result.
+package stage
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/platformconfig"
+	"github.com/promisekit/promisekit/pkg/state"
+)
+
+// API is the custom resource a stage serves.
+type API struct {
+	APIVersion string // group/version, as in the object's apiVersion
+	Kind       string
+	// ClusterScoped requests have no namespace; any other request must
+	// have one.
+	ClusterScoped bool
+}
+
+// Input is what a workflow decides from: the request, checked and decoded,
+// the platform configuration and the state of the last run. Nothing in it
+// came from an outside system.
+type Input[Spec, Config, State any] struct {
+	*kratix.Request
+	// Namespace is the request's namespace ("" for a cluster-scoped API).
+	Namespace string
+	// Spec is the request's spec, decoded strictly. In a delete workflow a
+	// spec that does not decode is no reason to leave outside resources
+	// behind: Spec is then the zero value and SpecErr says why.
+	Spec    Spec
+	SpecErr error
+	Config  *Config
+	// State is what the last run stored; Found is false on the first run.
+	State State
+	Found bool
+}
+
+// Plan is what Decide returns: every choice the run could make without
+// asking an outside system, and how to carry it out.
+type Plan[Outside any] interface {
+	// Act makes the plan's outside calls through o, within ctx's
+	// deadline, and returns the run's whole result. A plan that needs
+	// no outside system ignores o.
+	Act(ctx context.Context, o Outside) (*kratix.Result, error)
+}
+
+// Done is a Plan whose result is already known: Act returns it unchanged.
+type Done[Outside any] struct{ Result *kratix.Result }
+
+// Act returns the result.
+func (d Done[Outside]) Act(context.Context, Outside) (*kratix.Result, error) {
+	return d.Result, nil
+}
+
+// Decide is one workflow's decision: a pure function of its input (time
+// included, as in.Now). It validates what depends on the configuration,
+// with kratix.FieldErrors naming the request's fields.
+type Decide[Spec, Config, State, Outside any] func(in *Input[Spec, Config, State]) (Plan[Outside], error)
+
+// Config is how a stage reads its platform configuration: one YAML file
+// (package platformconfig), decoded strictly over Default.
+type Config[C any] struct {
+	// Default returns the configuration a platform gets without a file.
+	// It must be safe.
+	Default func() *C
+	// Validate checks the configuration after decoding, and may complete
+	// what depends on what the file set. Errors name config.<field>.
+	Validate func(*C) error
+}
+
+// Load reads the configuration file at path over the defaults and
+// validates it. An empty path means platformconfig.DefaultPath, which may
+// be absent (the Promise mounts it optionally); a path that was named
+// explicitly must exist.
+func (c Config[C]) Load(path string) (*C, error) {
+	cfg := c.Default()
+	path, err := platformconfig.Load(path, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if c.Validate != nil {
+		if err := c.Validate(cfg); err != nil {
+			return nil, fmt.Errorf("platform configuration %s: %w", path, err)
+		}
+	}
+	return cfg, nil
+}
+
+// Stage is one promise's stage for one API. Outside is what the stage
+// reaches beyond its own object (a NATS account, AWS, the platform API);
+// main chooses it, so that tests and the local runner choose theirs.
+type Stage[Spec, Config_, State, Outside any] struct {
+	API    API
+	Config Config[Config_]
+	State  state.Codec[State]
+	// Deadline bounds the whole run, from the configuration; 0: none.
+	Deadline func(*Config_) time.Duration
+	Outside  Outside
+	// Configure and Delete are the resource workflows; Delete may be nil
+	// when the stage has nothing outside to undo (Kratix removes the
+	// manifests itself).
+	Configure Decide[Spec, Config_, State, Outside]
+	Delete    Decide[Spec, Config_, State, Outside]
+}
+
+// Workflows returns the stage's workflows for kratix.Main.
+func (s *Stage[Spec, Config_, State, Outside]) Workflows() kratix.Workflows {
+	return kratix.Workflows{
+		ResourceConfigure: s.workflow(s.Configure),
+		ResourceDelete:    s.workflow(s.deleteDecision()),
+	}
+}
+
+func (s *Stage[Spec, Config_, State, Outside]) deleteDecision() Decide[Spec, Config_, State, Outside] {
+	if s.Delete == nil {
+		return s.removed
+	}
+	return s.Delete
+}
+
+// Serves reports whether the stage serves obj's apiVersion and kind.
+func (s *Stage[Spec, Config_, State, Outside]) Serves(obj *kratix.Object) bool {
+	return obj.APIVersion == s.API.APIVersion && obj.Kind == s.API.Kind
+}
+
+func (s *Stage[Spec, Config_, State, Outside]) workflow(decide Decide[Spec, Config_, State, Outside]) kratix.StageFunc {
+	return func(ctx context.Context, req *kratix.Request) (*kratix.Result, error) {
+		return s.run(ctx, req, decide)
+	}
+}
+
+// Decide takes the steps up to the decision of req's workflow (configure
+// unless req.Env says delete) and returns the plan, without acting on it.
+func (s *Stage[Spec, Config_, State, Outside]) Decide(req *kratix.Request) (Plan[Outside], error) {
+	decide := s.Configure
+	if req.Env.WorkflowAction == kratix.ActionDelete {
+		decide = s.deleteDecision()
+	}
+	_, plan, err := s.decide(req, decide)
+	return plan, err
+}
+
+// run takes the steps of the package comment, in order.
+func (s *Stage[Spec, Config_, State, Outside]) run(ctx context.Context, req *kratix.Request, decide Decide[Spec, Config_, State, Outside]) (*kratix.Result, error) {
+	in, plan, err := s.decide(req, decide)
+	if err != nil {
+		return nil, err
+	}
+	if s.Deadline != nil {
+		if d := s.Deadline(in.Config); d > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+	}
+	res, err := plan.Act(ctx, s.Outside)
+	if err != nil {
+		return nil, err
+	}
+	return finish(in.Request, res)
+}
+
+// decide takes steps 1 to 6: nothing in them reaches outside.
+func (s *Stage[Spec, Config_, State, Outside]) decide(req *kratix.Request, decide Decide[Spec, Config_, State, Outside]) (*Input[Spec, Config_, State], Plan[Outside], error) {
+	obj := req.Object
+	if err := obj.CheckKind(s.API.APIVersion, s.API.Kind); err != nil {
+		return nil, nil, err
+	}
+	in := &Input[Spec, Config_, State]{Request: req}
+	var err error
+	if in.Namespace, err = s.namespace(req); err != nil {
+		return nil, nil, err
+	}
+	if err := obj.DecodeSpec(&in.Spec); err != nil {
+		if req.Env.WorkflowAction != kratix.ActionDelete {
+			return nil, nil, err
+		}
+		var zero Spec
+		in.Spec, in.SpecErr = zero, err
+	}
+	if in.Config, err = s.Config.Load(req.ConfigPath); err != nil {
+		return nil, nil, err
+	}
+	if in.State, in.Found, err = s.State.Load(obj); err != nil {
+		return nil, nil, err
+	}
+	plan, err := decide(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	return in, plan, nil
+}
+
+// namespace returns the request's namespace: the object's own, or where
+// the object has none (a request written by hand for a local run), the
+// one Kratix names in KRATIX_OBJECT_NAMESPACE.
+func (s *Stage[Spec, Config_, State, Outside]) namespace(req *kratix.Request) (string, error) {
+	if s.API.ClusterScoped {
+		return "", nil
+	}
+	ns := cmp.Or(req.Object.Metadata.Namespace, req.Env.ObjectNamespace)
+	if ns == "" {
+		return "", fmt.Errorf("the request has no namespace: %s is a namespaced resource", s.API.Kind)
+	}
+	return ns, nil
+}
+
+// removed is the delete workflow of a stage that made nothing outside the
+// state store: Kratix removes what the configure workflow wrote.
+func (s *Stage[Spec, Config_, State, Outside]) removed(in *Input[Spec, Config_, State]) (Plan[Outside], error) {
+	m := in.Object.Metadata
+	name := m.Name
+	if in.Namespace != "" {
+		name = in.Namespace + "/" + name
+	}
+	return Done[Outside]{&kratix.Result{
+		Message: fmt.Sprintf("%s %s deleted; Kratix removes its manifests from the destination", s.API.Kind, name),
+	}}, nil
+}
+
+// finish is the last step of every run, after the workflow returned its
+// result and before the writer checks and writes it. It is where behaviour
+// that every promise's output shares is added, once: the platform's
+// overlays over every document, and the composition of status with what
+// earlier containers of the pipeline wrote. Today it checks that there is
+// a result.
+func finish(_ *kratix.Request, res *kratix.Result) (*kratix.Result, error) {
+	if res == nil {
+		return nil, fmt.Errorf("stage returned no result")
+	}
+	return res, nil
+}
+
+// Served is a Stage of any type parameters, for Kinds.
+type Served interface {
+	Serves(obj *kratix.Object) bool
+	Workflows() kratix.Workflows
+	api() API
+}
+
+func (s *Stage[Spec, Config_, State, Outside]) api() API { return s.API }
+
+// Kinds returns the workflows of a binary that serves several APIs (the
+// apiaggregator binary serves ApiAggregator and ApiAggregatorTarget): each
+// run goes to the stage that serves its object, and an object that none
+// serves is refused before anything else, as a single stage refuses it.
+func Kinds(stages ...Served) kratix.Workflows {
+	pick := func(req *kratix.Request) (kratix.Workflows, error) {
+		for _, s := range stages {
+			if s.Serves(req.Object) {
+				return s.Workflows(), nil
+			}
+		}
+		kinds := make([]string, len(stages))
+		for i, s := range stages {
+			kinds[i] = s.api().Kind
+		}
+		apiVersion := stages[0].api().APIVersion
+		return kratix.Workflows{}, req.Object.CheckKind(apiVersion, kinds...)
+	}
+	return kratix.Workflows{
+		ResourceConfigure: func(ctx context.Context, req *kratix.Request) (*kratix.Result, error) {
+			w, err := pick(req)
+			if err != nil {
+				return nil, err
+			}
+			return w.ResourceConfigure(ctx, req)
+		},
+		ResourceDelete: func(ctx context.Context, req *kratix.Request) (*kratix.Result, error) {
+			w, err := pick(req)
+			if err != nil {
+				return nil, err
+			}
+			return w.ResourceDelete(ctx, req)
+		},
+	}
+}

@@ -1,0 +1,56 @@
+package apiaggregator
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/platformapi"
+)
+
+// Connect returns the platform API client a target's stage reads its
+// aggregator and sibling targets with. The binary's main chooses it (the
+// cluster's API server, or the local runner's directory); tests pass a
+// client for an httptest server.
+type Connect func(getenv func(string) string) (platformapi.API, error)
+
+// Outside is what the stages reach beyond their own object: the platform
+// API, for a target's aggregator and siblings. An aggregator reaches
+// nothing.
+type Outside struct {
+	Connect Connect
+}
+
+// Act reads the aggregator's published settings, then the prefixes of the
+// targets that precede this one (two list calls, nothing else), checks
+// the target against them and renders its routes.
+func (p *targetPlan) Act(ctx context.Context, o Outside) (*kratix.Result, error) {
+	var agg aggregatorState
+	var client platformapi.API
+	var err error
+	if p.cfg.PlatformAPI == APIOff {
+		agg = aggregatorFromConfig(*p.cfg, p.ref)
+	} else {
+		if client, err = o.Connect(p.getenv); err != nil {
+			return nil, fmt.Errorf("connecting to the platform API: %w", err)
+		}
+		if agg, err = readAggregator(ctx, client, p.ref); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.spec.checkPlacement(p.me.Namespace, p.ref, agg); err != nil {
+		return nil, err
+	}
+	conflictCheck := "skipped: the platform API is off"
+	if client != nil {
+		siblings, err := readSiblings(ctx, client, p.ref, p.me)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkConflicts(p.spec.Paths, p.me, p.ref, siblings); err != nil {
+			return nil, err
+		}
+		conflictCheck = fmt.Sprintf("checked against %d other targets of %s", len(siblings), p.ref)
+	}
+	return p.result(agg, conflictCheck)
+}

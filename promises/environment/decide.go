@@ -1,0 +1,127 @@
+package environment
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/stage"
+	"github.com/promisekit/promisekit/promises/environment/awsinfra"
+)
+
+// input is what the environment workflows decide from.
+type input = stage.Input[Spec, Config, record]
+
+// plan is everything a run decides from the request, the configuration and
+// the record, before any outside call.
+type plan struct {
+	req   *kratix.Request
+	cfg   *Config
+	spec  *Spec
+	typ   TypeConfig
+	rec   record
+	found bool // the record was there: this is not the first run
+
+	owner     string // "<namespace>/<name>" of the request
+	namespace string // the host namespace
+	release   string // the vcluster's Helm release (vcluster isolation)
+	// serviceAccount is the workloads' service account as the host cluster
+	// names it: what IRSA and Pod Identity must name.
+	serviceAccount string
+	expiresAt      time.Time // zero: no expiry
+	aws            *awsPlan  // nil in AWS mode none
+}
+
+// decideConfigure is the configure workflow's decision: the whole plan
+// but for what AWS answers in api mode.
+func decideConfigure(in *input) (stage.Plan[Outside], error) {
+	return newPlan(in)
+}
+
+func newPlan(in *input) (*plan, error) {
+	req, cfg, spec := in.Request, in.Config, &in.Spec
+	if err := validateSpec(req.Object, spec, cfg); err != nil {
+		return nil, err
+	}
+	obj := req.Object
+	p := &plan{
+		req: req, cfg: cfg, spec: spec, typ: cfg.Types[spec.Type], rec: in.State, found: in.Found,
+		owner: in.Namespace + "/" + obj.Metadata.Name,
+	}
+	p.namespace = in.State.Namespace
+	if p.namespace == "" {
+		p.namespace = hostNamespace(obj)
+	}
+	p.serviceAccount = cfg.Namespace.ServiceAccount
+	if p.typ.Isolation == IsolationVCluster {
+		// Helm release names are at most 53 characters.
+		p.release = shortName(obj.Metadata.Name, 53)
+		p.serviceAccount = vclusterHostName(cfg.Namespace.ServiceAccount, cfg.AppStack.Namespace, p.release)
+	}
+	if err := p.lifetime(); err != nil {
+		return nil, err
+	}
+	p.rec.Namespace = p.namespace
+	p.aws = p.planAWS()
+	return p, nil
+}
+
+func hostNamespace(obj *kratix.Object) string {
+	return shortName(obj.Metadata.Namespace+"-"+obj.Metadata.Name, 63)
+}
+
+// lifetime settles the expiry. Its start is kept in the record at the first
+// run, so a changed ttl moves the expiry relative to the creation, and the
+// expiry never depends on when a run happens.
+func (p *plan) lifetime() error {
+	if p.rec.TTLFrom == "" {
+		from := p.req.Now.UTC()
+		if t, err := time.Parse(time.RFC3339, p.req.Object.Metadata.CreationTimestamp); err == nil {
+			from = t.UTC()
+		}
+		p.rec.TTLFrom = from.Format(time.RFC3339)
+	}
+	from, err := time.Parse(time.RFC3339, p.rec.TTLFrom)
+	if err != nil {
+		return fmt.Errorf("status.environment.ttlFrom: %q is not an RFC 3339 time", p.rec.TTLFrom)
+	}
+	ttl := p.spec.TTL
+	if ttl == "" {
+		ttl = p.typ.DefaultTTL
+	}
+	p.rec.ExpiresAt = ""
+	if ttl == "" {
+		return nil
+	}
+	d, err := parseTTL(ttl)
+	if err != nil {
+		return err // validated with the request or the configuration
+	}
+	p.expiresAt = from.Add(d)
+	p.rec.ExpiresAt = p.expiresAt.Format(time.RFC3339)
+	return nil
+}
+
+func (p *plan) expired() bool {
+	return !p.expiresAt.IsZero() && !p.req.Now.Before(p.expiresAt)
+}
+
+// deletePlan is the delete workflow's decision: what to remove from AWS.
+type deletePlan struct {
+	in     *input
+	target awsinfra.Desired
+	region string
+}
+
+// decideDelete is the delete workflow's decision. Manifests need no
+// removal here: Kratix deletes the environment's Work, and the GitOps agent
+// prunes what it applied. AWS resources made in api mode are deleted, in
+// the order AWS requires. The request is not validated again: a request
+// that was valid when it was created must always be deletable.
+func decideDelete(in *input) (stage.Plan[Outside], error) {
+	d, region, ok := deletionTarget(in.Object, in.Config, in.State)
+	if !ok {
+		return stage.Done[Outside]{Result: &kratix.Result{Message: deletedMessage}}, nil
+	}
+	return &deletePlan{in: in, target: d, region: region}, nil
+}

@@ -1,0 +1,118 @@
+package environment
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/promises/environment/awsinfra"
+)
+
+// AWS creates, repairs and deletes an environment's AWS resources
+// (package awsinfra/awsapi). It is an interface so that the AWS SDK stays
+// out of the binary that serves ack mode and AWS mode none.
+type AWS interface {
+	Ensure(ctx context.Context, d awsinfra.Desired, known awsinfra.Known, dryRun bool) (*awsinfra.Result, error)
+	Delete(ctx context.Context, d awsinfra.Desired, dryRun bool) (*awsinfra.Result, error)
+}
+
+// Outside is how the stage reaches systems beyond the state store;
+// package outside provides the real ones.
+type Outside struct {
+	// NewAWS returns a client for region, configured from getenv; nil
+	// in a binary built without the AWS SDK.
+	NewAWS func(ctx context.Context, region string, getenv func(string) string) (AWS, error)
+	// DeleteRequest deletes the request of req from the platform API,
+	// with its UID as precondition; nil in a binary built without an
+	// HTTP client.
+	DeleteRequest func(ctx context.Context, req *kratix.Request) error
+	// HandOver replaces the process with a binary that has what this one
+	// lacks, to run the same stage from the start; it returns only on
+	// failure. It is called before anything is written or changed. Nil
+	// makes a missing client an error.
+	HandOver func() error
+}
+
+// newAWS returns an AWS client for region.
+func (o Outside) newAWS(ctx context.Context, region string, getenv func(string) string) (AWS, error) {
+	if o.NewAWS == nil {
+		return nil, o.handOver("the AWS SDK")
+	}
+	return o.NewAWS(ctx, region, getenv)
+}
+
+func (o Outside) deleteRequest(ctx context.Context, req *kratix.Request) error {
+	if o.DeleteRequest == nil {
+		return o.handOver("an HTTP client")
+	}
+	return o.DeleteRequest(ctx, req)
+}
+
+func (o Outside) handOver(missing string) error {
+	if o.HandOver == nil {
+		return fmt.Errorf("this binary is built without %s", missing)
+	}
+	return fmt.Errorf("this binary is built without %s, and starting the one with it failed: %w", missing, o.HandOver())
+}
+
+// Act carries out a configure plan: an expired request deletes itself;
+// otherwise api mode creates or repairs the AWS resources.
+func (p *plan) Act(ctx context.Context, o Outside) (*kratix.Result, error) {
+	var err error
+	if p.expired() {
+		return p.expire(ctx, o)
+	}
+	var ensured *awsinfra.Result
+	if p.aws != nil && p.aws.mode == AWSAPI {
+		if ensured, err = p.ensureAWS(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	res, err := p.result(ensured)
+	if err != nil {
+		return nil, err
+	}
+	res.Documents = p.documents()
+	res.Message = p.message(ensured)
+	return res, nil
+}
+
+// expire deletes the request itself, once, through the platform API, with
+// its UID as a precondition so that a newer request of the same name is
+// never touched. It changes nothing else: no AWS call, the same manifests
+// and the same status as the run before but for the message; the state
+// store sees no change until the delete workflow runs. A request that
+// expired before its first run gets no manifests at all: nothing is created
+// that would go at once.
+func (p *plan) expire(ctx context.Context, o Outside) (*kratix.Result, error) {
+	res, err := p.result(nil)
+	if err != nil {
+		return nil, err
+	}
+	if p.found {
+		res.Documents = p.documents()
+	}
+	if p.req.Env.DryRun {
+		res.Message = p.expiredMessage("dry run, so this request was not deleted")
+		return res, nil
+	}
+	if err := o.deleteRequest(ctx, p.req); err != nil {
+		return nil, fmt.Errorf("deleting the expired request: %w", err)
+	}
+	res.Message = p.expiredMessage("this request has been deleted, and the delete workflow removes the environment")
+	return res, nil
+}
+
+// Act deletes what api mode made in AWS.
+func (p *deletePlan) Act(ctx context.Context, o Outside) (*kratix.Result, error) {
+	dryRun := p.in.Env.DryRun
+	client, err := o.newAWS(ctx, p.region, p.in.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	out, err := client.Delete(ctx, p.target, dryRun)
+	if err != nil {
+		return nil, err
+	}
+	return p.result(out), nil
+}

@@ -1,0 +1,184 @@
+package natsuser
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/sealing"
+	"github.com/promisekit/promisekit/promises/natsuser/backend"
+	"github.com/promisekit/promisekit/promises/natsuser/selfhosted"
+	"github.com/promisekit/promisekit/promises/natsuser/synadia"
+)
+
+// Outside is how the stage reaches NATS accounts. Both kinds are opened
+// from the platform configuration: a self-hosted account signs with the
+// key file it names, a Synadia Cloud account is reached over the HTTP API
+// at the URL it names (tests point it at a fake that follows Synadia's
+// OpenAPI spec). The zero value is the real thing.
+type Outside struct{}
+
+// open opens the backend of the account called name.
+func (Outside) open(cfg *Config, name string, a AccountConfig) (backend.Backend, error) {
+	if a.SelfHosted != nil {
+		s, err := selfhosted.Open(a.SelfHosted.AccountPublicKey, a.SelfHosted.SigningKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("account %q: %w", name, err)
+		}
+		return s, nil
+	}
+	s := cfg.Synadia
+	// validate has checked every duration.
+	attemptTimeout, _ := parseOptionalDuration(s.AttemptTimeout)
+	initial, _ := parseOptionalDuration(s.BackoffInitial)
+	maxWait, _ := parseOptionalDuration(s.BackoffMax)
+	client, err := synadia.Open(synadia.Options{
+		URL:             s.URL,
+		TokenFile:       cmp.Or(s.TokenFile, DefaultTokenPath),
+		AccountID:       a.Synadia.AccountID,
+		SigningKeyGroup: a.Synadia.SigningKeyGroup,
+		AttemptTimeout:  attemptTimeout,
+		Attempts:        s.Attempts,
+		Backoff:         synadia.Backoff{Initial: initial, Max: maxWait},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("account %q: %w", name, err)
+	}
+	return client, nil
+}
+
+// Act makes the request's user exist with the requested settings, issues
+// credentials when they are due, and returns the SealedSecret.
+func (p *configurePlan) Act(ctx context.Context, o Outside) (*kratix.Result, error) {
+	in, r, prev := p.in, p.r, &p.in.State
+	cfg := in.Config
+	cert, err := sealing.LoadCertificate(cfg.Sealing.Certificate, in.Now, cfg.Sealing.SHA256)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: mount the sealed-secrets controller's certificate there (or name it in config.sealing.certificate); there is no safe default", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := o.open(cfg, r.account, p.account)
+	if err != nil {
+		return nil, err
+	}
+	u, err := b.FindUser(ctx, backend.Ref{ID: prev.UserID, Name: p.name, PublicKey: prev.UserPublicKey})
+	if err != nil {
+		return nil, err
+	}
+	reason := issueReason(in.Found, prev, u, r, cert, p.target, in.Now)
+	if in.Env.DryRun {
+		return p.dryRun(u != nil, reason)
+	}
+	next := *prev
+	if reason != "" {
+		if next, err = issue(ctx, b, u, p.name, r, cert, p.target, in.Now); err != nil {
+			return nil, settingsError(err, r)
+		}
+		next.ReplacedKeys = prev.ReplacedKeys
+		if prev.UserPublicKey != "" && prev.UserPublicKey != next.UserPublicKey {
+			next.ReplacedKeys = append(next.ReplacedKeys, replacedKey{UserPublicKey: prev.UserPublicKey, ValidUntil: prev.CredentialsExpireAt})
+		}
+	}
+	next.CertificateSHA256 = cert.SHA256
+	next.ReplacedKeys = stillValid(next.ReplacedKeys, in.Now)
+	return p.result(next, reason)
+}
+
+// issue creates the user if there is none, brings its settings up to date
+// where the backend keeps them, and seals a new credentials file.
+func issue(ctx context.Context, b backend.Backend, u *backend.User, name string, r *request, cert *sealing.Certificate, t sealing.Target, now time.Time) (record, error) {
+	var err error
+	if u == nil {
+		if u, err = b.CreateUser(ctx, name, r.settings); err != nil {
+			return record{}, err
+		}
+	}
+	if u.Settings != nil && !u.Settings.Equal(r.settings) {
+		if u, err = b.UpdateUser(ctx, u, r.settings); err != nil {
+			return record{}, err
+		}
+	}
+	creds, err := b.IssueCredentials(ctx, u, r.settings, now)
+	if err != nil {
+		return record{}, err
+	}
+	defer clear(creds)
+	info, err := backend.InspectCredentials(creds)
+	if err != nil {
+		return record{}, fmt.Errorf("NATS user %q: %w", name, err)
+	}
+	switch {
+	case info.ExpiresAt.IsZero():
+		return record{}, fmt.Errorf("NATS user %q: the credentials issued never expire; they must, to be renewed and to end", name)
+	case !now.Before(info.ExpiresAt.Add(-r.renewBefore)):
+		// Renewing now would renew on every run, changing the Secret each time.
+		return record{}, fmt.Errorf("NATS user %q: the credentials issued expire at %s, within spec.credentials.renewBefore (%s) of now: lower renewBefore, or raise the account's maximum lifetime", name, stamp(info.ExpiresAt), formatDuration(r.renewBefore))
+	}
+	sealed, err := sealing.Seal(rand.Reader, cert, t, map[string][]byte{r.secretKey: creds})
+	if err != nil {
+		return record{}, err
+	}
+	return record{
+		Account:             r.account,
+		UserName:            name,
+		UserID:              u.ID,
+		UserPublicKey:       info.UserPublicKey,
+		SettingsHash:        r.settings.Hash(),
+		CredentialsIssuedAt: info.IssuedAt,
+		CredentialsExpireAt: info.ExpiresAt,
+		Sealed:              sealed,
+	}, nil
+}
+
+// settingsError turns a backend's refusal of the request's settings into an
+// error on the request's field.
+func settingsError(err error, r *request) error {
+	if !errors.Is(err, backend.ErrScopedSigningKey) {
+		return err
+	}
+	field := "spec"
+	switch s := r.settings; {
+	case len(s.Publish.Allow)+len(s.Publish.Deny) > 0:
+		field = "spec.publish"
+	case len(s.Subscribe.Allow)+len(s.Subscribe.Deny) > 0:
+		field = "spec.subscribe"
+	case s.Responses != nil:
+		field = "spec.responses"
+	default:
+		field = "spec.limits"
+	}
+	return &kratix.FieldError{Field: field, Detail: fmt.Sprintf("account %q does not allow it: %s", r.account, err)}
+}
+
+// Act revokes the user's credentials where the account allows it and
+// deletes the user. A user that is already gone is success, so deleting
+// twice is too.
+func (p *deletePlan) Act(ctx context.Context, o Outside) (*kratix.Result, error) {
+	in, prev := p.in, &p.in.State
+	b, err := o.open(in.Config, p.accountName, p.account)
+	if err != nil {
+		return nil, err
+	}
+	u, err := b.FindUser(ctx, backend.Ref{ID: prev.UserID, Name: p.name, PublicKey: prev.UserPublicKey})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u == nil:
+		return &kratix.Result{Message: fmt.Sprintf("NATS user %s does not exist (any more): nothing to revoke or delete", p.name)}, nil
+	case in.Env.DryRun:
+		return &kratix.Result{Message: fmt.Sprintf("dry run: would revoke the credentials of NATS user %s and delete it", p.name)}, nil
+	}
+	d, err := b.DeleteUser(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return p.result(u, d), nil
+}

@@ -1,0 +1,53 @@
+package natsuser
+
+import (
+	"time"
+
+	"github.com/promisekit/promisekit/pkg/sealing"
+	"github.com/promisekit/promisekit/pkg/state"
+)
+
+// StateKey is the top-level status key holding the stage's state.
+const StateKey = "natsUser"
+
+var stored = state.Codec[record]{Key: StateKey, Version: 1}
+
+// record is what one run leaves for the next. All of it is public: the
+// credentials exist only inside Sealed.
+type record struct {
+	Account       string `json:"account"`
+	UserName      string `json:"userName"`
+	UserID        string `json:"userId,omitempty"`
+	UserPublicKey string `json:"userPublicKey"`
+	// SettingsHash identifies the settings the current credentials carry.
+	SettingsHash        string    `json:"settingsHash"`
+	CredentialsIssuedAt time.Time `json:"credentialsIssuedAt"`
+	CredentialsExpireAt time.Time `json:"credentialsExpireAt"`
+	// CertificateSHA256 is the sealing certificate last used, for people;
+	// whether the ciphertext still fits is decided by Sealed's key
+	// fingerprint, which a renewed certificate for the same key keeps.
+	CertificateSHA256 string         `json:"certificateSHA256"`
+	Sealed            sealing.Record `json:"sealed"`
+	// ReplacedKeys are earlier keys of this user whose credentials were
+	// replaced but cannot be revoked from here and stay valid until they
+	// expire (self-hosted accounts). The platform may revoke them in the
+	// account JWT; they drop off this list once expired.
+	ReplacedKeys []replacedKey `json:"replacedKeys,omitempty"`
+}
+
+type replacedKey struct {
+	UserPublicKey string    `json:"userPublicKey"`
+	ValidUntil    time.Time `json:"validUntil"`
+}
+
+// stillValid returns the replaced keys whose credentials have not expired
+// at now.
+func stillValid(keys []replacedKey, now time.Time) []replacedKey {
+	var out []replacedKey
+	for _, k := range keys {
+		if now.Before(k.ValidUntil) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
