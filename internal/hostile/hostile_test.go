@@ -15,9 +15,9 @@ import (
 
 	"github.com/promisekit/promisekit/internal/hostile"
 	"github.com/promisekit/promisekit/internal/kratixsim"
+	"github.com/promisekit/promisekit/internal/localrun/localapi"
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
-	"github.com/promisekit/promisekit/pkg/platformapi"
 	"github.com/promisekit/promisekit/promises/apiaggregator"
 	"github.com/promisekit/promisekit/promises/environment"
 	"github.com/promisekit/promisekit/promises/natsuser"
@@ -98,7 +98,7 @@ func TestMain(m *testing.M) {
 	case "":
 		os.Exit(m.Run())
 	case "apiaggregator":
-		kratix.Main("apiaggregator", apiaggregator.Workflows(func(getenv func(string) string) (platformapi.API, error) { return platformapi.NewInCluster(getenv) }))
+		kratix.Main("apiaggregator", apiaggregator.Workflows(localapi.Connect))
 	case "natsuser":
 		kratix.Main("natsuser", natsuser.Workflows())
 	case "environment":

@@ -2,8 +2,8 @@
 // configures and deletes development environments (see package
 // promises/environment).
 //
-// It is built without the AWS SDK, whose package initialisation alone
-// takes longer than a whole run in ack mode, and without an HTTP client.
+// It is built without the AWS SDK, whose package initialisation is costly
+// (docs/decisions.md), and without an HTTP client.
 // A run that needs either (AWS api mode, or deleting an expired request)
 // starts environment-aws, the same stage with both, in its place.
 package main

@@ -18,29 +18,12 @@ import (
 )
 
 // MaxInputBytes bounds the input object, and with it what decoding it can
-// cost. Three limits set it:
-//
-//   - What can exist. Every object Kratix hands a stage (a custom resource,
-//     or a Promise) is stored as JSON in one etcd value, and etcd refuses a
-//     request larger than its --max-request-bytes, 1.5 MiB by default
-//     (etcd.io/docs/v3.5/dev-guide/limit). The API server's request-body
-//     limit, MaxRequestBodyBytes in k8s.io/apiserver's server/config.go,
-//     is 3 MiB only because built-in kinds shrink to protobuf in etcd.
-//   - What a stage can afford. go.yaml.in/yaml/v2 and sigs.k8s.io/yaml
-//     allocate up to about 430 bytes per byte of input (flow maps of one
-//     key, "[{a},{a},…]", measured), and Kratix gives a pipeline container
-//     256 MiB by default. At 512 KiB the costliest input allocates about
-//     220 MiB in all, freed or not, in under a second here; the tests of
-//     ParseObject hold it below 256 MiB. At the 3 MiB this was before, the
-//     same input allocated 1 GiB.
-//   - What a promise's request can be. Their schemas bound every field;
-//     the largest, an ApiAggregatorTarget with 128 paths of 256-byte
-//     prefixes and rewrites, has about 70 KiB of spec, and managedFields,
-//     kubectl's last-applied annotation and status add about as much
-//     again each.
-//
-// A promise whose requests could come near 512 KiB must raise the bound,
-// and measure what the densest input then costs.
+// cost. It is well above what an API server stores for any of our
+// requests, and low enough that the costliest input the YAML decoder can
+// be given stays inside a pipeline container's default 256 MiB (the tests
+// of ParseObject hold it there). docs/decisions.md has the figures. A
+// promise whose requests could come near it must raise the bound, and
+// measure what the densest input then costs.
 const MaxInputBytes = 512 << 10
 
 // Object is the input object Kratix writes to /kratix/input/object.yaml: the

@@ -9,10 +9,9 @@ import (
 )
 
 // jsonToYAML converts a JSON document to YAML exactly as sigs.k8s.io/yaml's
-// JSONToYAML does (keys sorted, the same scalars), about three times as
-// fast: JSONToYAML reads the JSON with the YAML parser, which is slow on
-// the long flow-style lines json.Marshal writes, and that conversion was
-// the largest cost of a stage writing a dozen manifests.
+// JSONToYAML does (keys sorted, the same scalars), without reading the JSON
+// with the YAML parser, which is slow on the long flow-style lines
+// json.Marshal writes (docs/decisions.md).
 func jsonToYAML(js []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.UseNumber()

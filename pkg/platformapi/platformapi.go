@@ -76,6 +76,11 @@ type Client struct {
 	timeout time.Duration
 }
 
+// Connect returns the platform API where a stage runs, with the options
+// its configuration sets. A binary's main chooses it (see package
+// internal/localrun/localapi); tests pass one for a fake server.
+type Connect func(getenv func(string) string, opts ...Option) (API, error)
+
 // Option configures a Client.
 type Option func(*Client)
 

@@ -17,6 +17,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -74,4 +75,36 @@ func Decode(data []byte, into any) error {
 		return nil
 	}
 	return kratix.DecodeStrict(js, into, "config")
+}
+
+// Duration is a setting that holds a positive Go duration ("30s", "2m"),
+// or "" for the stage's default.
+type Duration string
+
+// Check says what is wrong with the value, for the caller to report under
+// the setting's name.
+func (d Duration) Check() error {
+	_, err := d.parse()
+	return err
+}
+
+// Or returns the duration, or def if the setting is empty. A value that
+// Check refuses also gives def: validate the configuration first.
+func (d Duration) Or(def time.Duration) time.Duration {
+	v, err := d.parse()
+	if err != nil || v == 0 {
+		return def
+	}
+	return v
+}
+
+func (d Duration) parse() (time.Duration, error) {
+	if d == "" {
+		return 0, nil
+	}
+	v, err := time.ParseDuration(string(d))
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration such as 30s", string(d))
+	}
+	return v, nil
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 type settings struct {
@@ -69,5 +70,30 @@ func TestLoadDefaultPath(t *testing.T) {
 	}
 	if err != nil || got != (settings{"default", 80}) {
 		t.Errorf("Load(\"\") = %+v, %v; want the defaults and no error", got, err)
+	}
+}
+
+func TestDuration(t *testing.T) {
+	tests := []struct {
+		v       Duration
+		want    time.Duration
+		wantErr bool
+	}{
+		{"", time.Minute, false},
+		{"30s", 30 * time.Second, false},
+		{"1h30m", 90 * time.Minute, false},
+		{"0s", time.Minute, true},
+		{"-1s", time.Minute, true},
+		{"30", time.Minute, true},
+		{"soon", time.Minute, true},
+	}
+	for _, tt := range tests {
+		err := tt.v.Check()
+		if got := tt.v.Or(time.Minute); (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("%q: Or = %v, Check = %v; want %v, error %v", tt.v, got, err, tt.want, tt.wantErr)
+		}
+		if err != nil && !strings.Contains(err.Error(), string(tt.v)) {
+			t.Errorf("%q: error %q does not quote the value", tt.v, err)
+		}
 	}
 }

@@ -76,10 +76,6 @@ func (r Record) Fits(cert *Certificate, t Target) bool {
 		r.Namespace == t.Namespace && r.Name == t.Name && r.Scope == t.Scope
 }
 
-// validSecretKey reports whether k can be a Secret data key: the API server
-// applies IsConfigMapKey to them.
-func validSecretKey(k string) bool { return k8sname.IsConfigMapKey(k) }
-
 // Seal encrypts every entry of data for t. rnd is crypto/rand.Reader outside
 // tests. Empty data is refused: a SealedSecret with empty encryptedData
 // would leave a patched Secret empty if it were ever recreated.
@@ -93,7 +89,7 @@ func Seal(rnd io.Reader, cert *Certificate, t Target, data map[string][]byte) (R
 	label := t.Scope.label(t.Namespace, t.Name)
 	enc := make(map[string]string, len(data))
 	for _, k := range slices.Sorted(maps.Keys(data)) {
-		if !validSecretKey(k) {
+		if !k8sname.IsConfigMapKey(k) {
 			return Record{}, fmt.Errorf("sealing: %q is not a valid Secret key", k)
 		}
 		ct, err := crypto.HybridEncrypt(rnd, cert.Key, data[k], label)

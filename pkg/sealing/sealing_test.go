@@ -23,6 +23,7 @@ import (
 
 	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
 	"github.com/bitnami-labs/sealed-secrets/pkg/crypto"
+	"github.com/promisekit/promisekit/pkg/k8sname"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -653,8 +654,8 @@ func TestSecretKeyValidation(t *testing.T) {
 	}
 	for _, k := range keys {
 		want := len(validation.IsConfigMapKey(k)) == 0
-		if got := validSecretKey(k); got != want {
-			t.Errorf("validSecretKey(%q) = %v, apimachinery says %v", k, got, want)
+		if got := k8sname.IsConfigMapKey(k); got != want {
+			t.Errorf("k8sname.IsConfigMapKey(%q) = %v, apimachinery says %v", k, got, want)
 		}
 	}
 }

@@ -12,7 +12,8 @@
 //     mistyped fields fail, naming the field);
 //  4. config: the platform configuration file, strictly, over the defaults,
 //     validated;
-//  5. state: what the last run kept in the request's status;
+//  5. state: what the last run kept in the request's status, bound to the
+//     request (Stage.Bind);
 //  6. decide: the workflow's Decide, a pure function of the above and the
 //     clock, validates what depends on the configuration and returns a Plan;
 //  7. outside: the Plan's Act makes the calls to outside systems, within
@@ -25,8 +26,9 @@
 // context and no Outside: it cannot make a call.
 //
 // The steps are the places where behaviour shared by every promise lands
-// once: the whole-run deadline (Stage.Deadline), and the hooks in finish
-// for what later work adds to every result.
+// once: binding state to the request (Stage.Bind), the whole-run deadline
+// (Stage.Deadline), and finish, where passes over every result (platform
+// overlays, composing status with earlier containers) belong.
 package stage
 
 import (
@@ -125,6 +127,11 @@ type Stage[Spec, Config_, State, Outside any] struct {
 	API    API
 	Config Config[Config_]
 	State  state.Codec[State]
+	// Bind, if set, refuses state that does not belong to the request:
+	// a team can write any status into its own request, so state that
+	// names an outside object is trusted only once bound to the request's
+	// identity. It runs after the state is loaded, before Decide.
+	Bind func(in *Input[Spec, Config_, State]) error
 	// Deadline bounds the whole run, from the configuration; 0: none.
 	Deadline func(*Config_) time.Duration
 	Outside  Outside
@@ -215,6 +222,11 @@ func (s *Stage[Spec, Config_, State, Outside]) decide(req *kratix.Request, decid
 	}
 	if in.State, in.Found, err = s.State.Load(obj); err != nil {
 		return nil, nil, err
+	}
+	if s.Bind != nil && in.Found {
+		if err := s.Bind(in); err != nil {
+			return nil, nil, err
+		}
 	}
 	plan, err := decide(in)
 	if err != nil {

@@ -229,6 +229,28 @@ func TestKinds(t *testing.T) {
 	}
 }
 
+// TestBind: state that does not belong to the request stops the run
+// before anything is decided or reached.
+func TestBind(t *testing.T) {
+	o := &calls{}
+	s := widgetStage(o)
+	s.Bind = func(in *Input[widgetSpec, widgetConfig, widgetState]) error {
+		if in.State.Runs > 100 {
+			return errors.New("status.widget: not this request's state")
+		}
+		return nil
+	}
+	_, err := s.Workflows().ResourceConfigure(context.Background(),
+		request(t, kratix.ActionConfigure, widget+"spec: {size: 3}\nstatus: {widget: {schemaVersion: 1, runs: 101}}\n", ""))
+	if err == nil || !strings.Contains(err.Error(), "not this request's state") || o.n != 0 {
+		t.Fatalf("error %v, %d outside calls", err, o.n)
+	}
+	if _, err := s.Workflows().ResourceConfigure(context.Background(),
+		request(t, kratix.ActionConfigure, widget+"spec: {size: 3}\nstatus: {widget: {schemaVersion: 1, runs: 1}}\n", "")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestDefaultDelete: a stage without a delete decision only says so.
 func TestDefaultDelete(t *testing.T) {
 	s := widgetStage(&calls{})

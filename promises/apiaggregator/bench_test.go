@@ -125,7 +125,9 @@ func BenchmarkConfigureTarget(b *testing.B) {
 			env["KRATIX_INPUT_FILE"], env["KRATIX_OUTPUT_DIR"], env["KRATIX_METADATA_DIR"] = paths.InputFile, paths.OutputDir, paths.MetadataDir
 			env[kratix.ConfigVariable] = emptyConfig(b)
 			getenv := func(k string) string { return env[k] }
-			w := Workflows(func(func(string) string) (platformapi.API, error) { return platformapi.NewDir(api), nil })
+			w := Workflows(func(func(string) string, ...platformapi.Option) (platformapi.API, error) {
+				return platformapi.NewDir(api), nil
+			})
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := kratix.Run(context.Background(), "apiaggregator", w, getenv); err != nil {

@@ -10,15 +10,11 @@ import (
 	"github.com/promisekit/promisekit/pkg/platformapi"
 )
 
-// The platform API is read with pkg/platformapi (net/http and the Pod's
-// service-account token) rather than client-go. For these two list calls a
-// binary using client-go's dynamic client, the lightest client-go offers,
-// was measured at 10.2 MiB stripped against 6.4 MiB for the same program on
-// pkg/platformapi, and its package initialisation added about 5 ms and 160
-// page faults to every start (typed clientsets cost far more). Every target
-// run pays start-up, so the difference is paid thousands of times a day.
-// The Promise grants exactly the calls made (list on the two resources, in
-// every namespace) in its pipeline's rbac.permissions.
+// The platform API is read with pkg/platformapi rather than client-go, to
+// keep a stage that runs for every target small and quick to start
+// (docs/decisions.md). The Promise grants exactly the calls made (list on
+// the two resources, in every namespace) in its pipeline's
+// rbac.permissions.
 
 // claimant is a target as Gateway API orders routes that claim the same
 // match: the oldest first, then by "{namespace}/{name}" (HTTPRoute rule
@@ -72,7 +68,7 @@ func readAggregator(ctx context.Context, client platformapi.API, ref objectRef) 
 		if o.Metadata.Name != ref.Name {
 			continue
 		}
-		st, found, err := aggregatorStatus.Load(o)
+		st, found, err := aggregatorStateCodec.Load(o)
 		if err != nil {
 			return aggregatorState{}, fmt.Errorf("reading ApiAggregator %s: %w", ref, err)
 		}

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/promisekit/promisekit/pkg/k8sname"
+	"github.com/promisekit/promisekit/pkg/platformconfig"
+
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/stage"
 )
@@ -33,8 +36,11 @@ const (
 // Config is the platform configuration, the same file for both Promises.
 // Teams never set it: it comes from a ConfigMap in the pipeline's namespace.
 type Config struct {
-	// Timeout bounds the whole run (a Go duration).
-	Timeout string `json:"timeout,omitempty"`
+	// Timeout bounds the whole run (a Go duration; 1m by default).
+	Timeout platformconfig.Duration `json:"timeout,omitempty"`
+	// PlatformAPITimeout bounds each call to the platform's API server
+	// (15s by default).
+	PlatformAPITimeout platformconfig.Duration `json:"platformAPITimeout,omitempty"`
 	// GatewayClassName is the GatewayClass of every aggregator's Gateway.
 	GatewayClassName string `json:"gatewayClassName,omitempty"`
 	// GatewayNamespace is where Gateways (or ListenerSets) are created;
@@ -80,7 +86,6 @@ type IssuerRef struct {
 // and sibling checks on.
 func defaultConfig() *Config {
 	return &Config{
-		Timeout:          "1m",
 		GatewayClassName: "eg",
 		Implementation:   EnvoyGateway,
 		CertManager:      IssuerRef{Kind: "ClusterIssuer"},
@@ -91,27 +96,33 @@ func defaultConfig() *Config {
 // configFile is how both stages read the platform configuration.
 var configFile = stage.Config[Config]{Default: defaultConfig, Validate: (*Config).validate}
 
+// Time limits unless the configuration says otherwise.
+const (
+	defaultTimeout            = time.Minute
+	defaultPlatformAPITimeout = 15 * time.Second
+)
+
 // deadline is the whole run's time limit.
-func (c *Config) deadline() time.Duration {
-	d, _ := time.ParseDuration(c.Timeout) // validated
-	return d
-}
+func (c *Config) deadline() time.Duration { return c.Timeout.Or(defaultTimeout) }
 
 func (c *Config) validate() error {
 	var errs kratix.FieldErrors
-	if d, err := time.ParseDuration(c.Timeout); err != nil || d <= 0 {
-		errs.Add("config.timeout", fmt.Sprintf("%q is not a positive duration such as 1m", c.Timeout))
+	if err := c.Timeout.Check(); err != nil {
+		errs.Add("config.timeout", err.Error())
+	}
+	if err := c.PlatformAPITimeout.Check(); err != nil {
+		errs.Add("config.platformAPITimeout", err.Error())
 	}
 	if c.GatewayClassName == "" {
 		errs.Add("config.gatewayClassName", "must not be empty")
 	} else if !isDNSSubdomain(c.GatewayClassName) {
 		errs.Add("config.gatewayClassName", "must be a DNS subdomain name")
 	}
-	if c.GatewayNamespace != "" && !isDNSLabel(c.GatewayNamespace) {
+	if c.GatewayNamespace != "" && !k8sname.IsDNSLabel(c.GatewayNamespace) {
 		errs.Add("config.gatewayNamespace", "must be a namespace name (DNS label)")
 	}
 	if g := c.SharedGateway; g != nil {
-		if !isDNSLabel(g.Namespace) {
+		if !k8sname.IsDNSLabel(g.Namespace) {
 			errs.Add("config.sharedGateway.namespace", "must be a namespace name (DNS label)")
 		}
 		if !isDNSSubdomain(g.Name) {

@@ -1,11 +1,12 @@
 package apiaggregator
 
 import (
-	"github.com/promisekit/promisekit/pkg/platformconfig"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/promisekit/promisekit/pkg/platformconfig"
 )
 
 func TestLoadConfig(t *testing.T) {

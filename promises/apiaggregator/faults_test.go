@@ -63,7 +63,7 @@ func newFaultPlatform(t *testing.T) *faultPlatform {
 
 // connectThroughProxy is the target's Connect: a platform API client for
 // the proxy, with a short limit per attempt.
-func (p *faultPlatform) connectThroughProxy(func(string) string) (platformapi.API, error) {
+func (p *faultPlatform) connectThroughProxy(func(string) string, ...platformapi.Option) (platformapi.API, error) {
 	hc := p.net.Client()
 	hc.Timeout = apiAttempt
 	return platformapi.NewServer(p.net.URL, p.api.Token(), hc), nil

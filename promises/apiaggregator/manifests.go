@@ -3,22 +3,15 @@ package apiaggregator
 import "fmt"
 
 // A target's stage builds its documents (HTTPRoutes, a ReferenceGrant, a
-// request-body policy) from the structs below rather than with ytt, which
-// renders the aggregator's Gateway. The reason is measured: a target's stage
-// runs once per team request and re-runs on every reconciliation, and one
-// ytt render of the route templates made it 3.9x to 4.2x the floor binary's
-// wall time (3.5x with the templates cut down to Starlark functions and no
-// schema) against a budget of 3x. Most of that is ytt compiling templates,
-// about 2 MB of fresh heap that every new process faults in again; without
-// it the stage is about 2.5x (docs/benchmarks.md).
+// request-body policy) from the structs below; ytt renders the
+// aggregator's Gateway (docs/decisions.md says why).
 //
 // The structs mirror the JSON of the Gateway API and gateway-implementation
 // types instead of importing them: sigs.k8s.io/gateway-api pulls in
-// k8s.io/apimachinery, several MiB of binary and its start-up cost. The
-// tests decode every document strictly into the real Go types and validate
-// it against the real CRDs, CEL rules included, and they render the ytt
-// templates of bench/shell/templates, which the shell-script stage uses, to
-// show both give the same documents.
+// k8s.io/apimachinery. The tests decode every document strictly into the
+// real Go types and validate it against the real CRDs, CEL rules included,
+// and they render the ytt templates of bench/shell/templates to show both
+// give the same documents.
 
 // Gateway API coordinates of what the stage writes.
 const (

@@ -8,17 +8,20 @@ import (
 	"github.com/promisekit/promisekit/pkg/platformapi"
 )
 
-// Connect returns the platform API client a target's stage reads its
-// aggregator and sibling targets with. The binary's main chooses it (the
-// cluster's API server, or the local runner's directory); tests pass a
-// client for an httptest server.
-type Connect func(getenv func(string) string) (platformapi.API, error)
-
 // Outside is what the stages reach beyond their own object: the platform
 // API, for a target's aggregator and siblings. An aggregator reaches
 // nothing.
 type Outside struct {
-	Connect Connect
+	// Connect returns the platform API client. The binary's main chooses
+	// it (the cluster's API server, or the local runner's directory);
+	// tests pass a client for an httptest server.
+	Connect platformapi.Connect
+}
+
+// Act renders the aggregator's documents: an aggregator reaches nothing
+// outside.
+func (p *aggregatorPlan) Act(context.Context, Outside) (*kratix.Result, error) {
+	return p.result()
 }
 
 // Act reads the aggregator's published settings, then the prefixes of the
@@ -31,7 +34,7 @@ func (p *targetPlan) Act(ctx context.Context, o Outside) (*kratix.Result, error)
 	if p.cfg.PlatformAPI == APIOff {
 		agg = aggregatorFromConfig(*p.cfg, p.ref)
 	} else {
-		if client, err = o.Connect(p.getenv); err != nil {
+		if client, err = o.Connect(p.getenv, platformapi.WithTimeout(p.cfg.PlatformAPITimeout.Or(defaultPlatformAPITimeout))); err != nil {
 			return nil, fmt.Errorf("connecting to the platform API: %w", err)
 		}
 		if agg, err = readAggregator(ctx, client, p.ref); err != nil {

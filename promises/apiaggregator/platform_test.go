@@ -64,7 +64,7 @@ func emptyConfig(t testing.TB) string {
 }
 
 // connect is the stage's Connect: the fake API server's client.
-func (p *testPlatform) connect(func(string) string) (platformapi.API, error) {
+func (p *testPlatform) connect(func(string) string, ...platformapi.Option) (platformapi.API, error) {
 	p.mu.Lock()
 	p.connects++
 	p.mu.Unlock()

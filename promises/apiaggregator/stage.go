@@ -30,6 +30,7 @@ import (
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
 	"github.com/promisekit/promisekit/pkg/stage"
+	"github.com/promisekit/promisekit/pkg/state"
 )
 
 // Group is the API group of both kinds; APIVersion is their apiVersion.
@@ -58,29 +59,29 @@ const (
 
 // Workflows returns the stage functions of the apiaggregator binary, for
 // both Promises; a target's stage reads the platform API through connect.
-func Workflows(connect Connect) kratix.Workflows {
+func Workflows(connect platformapi.Connect) kratix.Workflows {
 	o := Outside{Connect: connect}
 	return stage.Kinds(aggregatorStage(o), targetStage(o))
 }
 
 func aggregatorStage(o Outside) *stage.Stage[aggregatorSpec, Config, aggregatorState, Outside] {
-	return &stage.Stage[aggregatorSpec, Config, aggregatorState, Outside]{
-		API:       stage.API{APIVersion: APIVersion, Kind: KindAggregator},
-		Config:    configFile,
-		State:     aggregatorStatus,
-		Deadline:  (*Config).deadline,
-		Outside:   o,
-		Configure: decideAggregator,
-	}
+	return newStage(o, KindAggregator, aggregatorStateCodec, decideAggregator)
 }
 
 func targetStage(o Outside) *stage.Stage[targetSpec, Config, targetState, Outside] {
-	return &stage.Stage[targetSpec, Config, targetState, Outside]{
-		API:       stage.API{APIVersion: APIVersion, Kind: KindTarget},
+	return newStage(o, KindTarget, targetStateCodec, decideTarget)
+}
+
+// newStage returns the stage of one of the two kinds: they share the
+// platform configuration, and Kratix removes what either wrote when it is
+// deleted.
+func newStage[Spec, State any](o Outside, kind string, codec state.Codec[State], decide stage.Decide[Spec, Config, State, Outside]) *stage.Stage[Spec, Config, State, Outside] {
+	return &stage.Stage[Spec, Config, State, Outside]{
+		API:       stage.API{APIVersion: APIVersion, Kind: kind},
 		Config:    configFile,
-		State:     targetStatus,
+		State:     codec,
 		Deadline:  (*Config).deadline,
 		Outside:   o,
-		Configure: decideTarget,
+		Configure: decide,
 	}
 }

@@ -165,7 +165,9 @@ func TestLocalPlatformAPI(t *testing.T) {
 		}
 	}
 	for _, h := range []*stagetest.Harness{orders, rogue} {
-		h.Workflows = Workflows(func(func(string) string) (platformapi.API, error) { return platformapi.NewDir(dir), nil })
+		h.Workflows = Workflows(func(func(string) string, ...platformapi.Option) (platformapi.API, error) {
+			return platformapi.NewDir(dir), nil
+		})
 		h.Env = map[string]string{kratix.ConfigVariable: p.env[kratix.ConfigVariable]}
 	}
 	if out := orders.Configure(context.Background()); out.Err != nil {
@@ -182,7 +184,9 @@ func TestNoPlatformAPI(t *testing.T) {
 	p := newPlatform(t, "")
 	p.configure(p.request(readFile(t, "examples/portal.yaml")))
 	h := p.request(readFile(t, "examples/orders.yaml"))
-	h.Workflows = Workflows(func(getenv func(string) string) (platformapi.API, error) { return platformapi.NewInCluster(getenv) })
+	h.Workflows = Workflows(func(getenv func(string) string, opts ...platformapi.Option) (platformapi.API, error) {
+		return platformapi.NewInCluster(getenv, opts...)
+	})
 	out := h.Configure(context.Background())
 	if out.Err == nil || !strings.Contains(kratix.OneLine(out.Err), "no platform API") {
 		t.Fatalf("error = %v, want one saying there is no platform API", out.Err)
@@ -195,14 +199,14 @@ func TestPlatformAPIErrors(t *testing.T) {
 	p := newPlatform(t, "")
 	p.configure(p.request(readFile(t, "examples/portal.yaml")))
 	h := p.request(readFile(t, "examples/orders.yaml"))
-	h.Workflows = Workflows(func(func(string) string) (platformapi.API, error) {
+	h.Workflows = Workflows(func(func(string) string, ...platformapi.Option) (platformapi.API, error) {
 		return platformapi.NewServer(p.api.URL(), "wrong-token", p.api.HTTPClient()), nil
 	})
 	out := h.Configure(context.Background())
 	if out.Err == nil || !strings.Contains(out.Err.Error(), "reading ApiAggregator platform/portal") {
 		t.Fatalf("error = %v", out.Err)
 	}
-	h.Workflows = Workflows(func(func(string) string) (platformapi.API, error) {
+	h.Workflows = Workflows(func(func(string) string, ...platformapi.Option) (platformapi.API, error) {
 		return nil, errors.New("no token mounted")
 	})
 	out = h.Configure(context.Background())
@@ -239,7 +243,7 @@ func TestDelete(t *testing.T) {
 	for _, file := range []string{"examples/portal.yaml", "examples/orders.yaml"} {
 		p := newPlatform(t, "")
 		h := p.request(readFile(t, file))
-		h.Workflows = Workflows(func(func(string) string) (platformapi.API, error) {
+		h.Workflows = Workflows(func(func(string) string, ...platformapi.Option) (platformapi.API, error) {
 			t.Error("a delete workflow connected to the platform API")
 			return nil, errors.New("not in delete")
 		})

@@ -23,13 +23,6 @@ func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isAlnum(c byte) bool { return isLower(c) || isDigit(c) }
 
-// isDNSLabel reports whether s is an RFC 1123 label: namespace names,
-// aggregator and target names.
-func isDNSLabel(s string) bool { return k8sname.IsDNSLabel(s) }
-
-// isDNS1035Label reports whether s is an RFC 1035 label: Service names.
-func isDNS1035Label(s string) bool { return k8sname.IsDNS1035Label(s) }
-
 // isDNSSubdomain reports whether s is an RFC 1123 subdomain as Kubernetes
 // checks object names, at most 253 bytes, whose labels are at most 63.
 func isDNSSubdomain(s string) bool {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promisekit/promisekit/pkg/k8sname"
 	"github.com/promisekit/promisekit/pkg/kratix"
 )
 
@@ -152,11 +153,11 @@ func TestNames(t *testing.T) {
 		{"a..b", false, false, false},
 	}
 	for _, tt := range tests {
-		if got := isDNSLabel(tt.s); got != tt.label {
-			t.Errorf("isDNSLabel(%q) = %v", tt.s, got)
+		if got := k8sname.IsDNSLabel(tt.s); got != tt.label {
+			t.Errorf("k8sname.IsDNSLabel(%q) = %v", tt.s, got)
 		}
-		if got := isDNS1035Label(tt.s); got != tt.label1035 {
-			t.Errorf("isDNS1035Label(%q) = %v", tt.s, got)
+		if got := k8sname.IsDNS1035Label(tt.s); got != tt.label1035 {
+			t.Errorf("k8sname.IsDNS1035Label(%q) = %v", tt.s, got)
 		}
 		if got := isDNSSubdomain(tt.s); got != tt.subdom {
 			t.Errorf("isDNSSubdomain(%q) = %v", tt.s, got)

@@ -122,7 +122,7 @@ func desiredAWS(cfg *Config, owner string, rec awsRecord) awsinfra.Desired {
 // ensured are described first; otherwise created first, so that an
 // interrupted first run is adopted by AWS's "already exists".
 func (p *plan) ensureAWS(ctx context.Context, o Outside) (*awsinfra.Result, error) {
-	client, err := o.newAWS(ctx, p.aws.record.Region, p.req.Getenv)
+	client, err := o.newAWS(ctx, p.cfg, p.aws.record.Region, p.req.Getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/promisekit/promisekit/pkg/k8sname"
+	"github.com/promisekit/promisekit/pkg/platformconfig"
+
 	"github.com/promisekit/promisekit/pkg/kratix"
 )
 
@@ -14,16 +17,19 @@ import (
 // environment type means, and how environments reach Argo CD and AWS.
 // Teams never set it; defaultConfig holds every field's default.
 type Config struct {
-	// Timeout bounds the whole run (a Go duration).
-	Timeout   string                  `json:"timeout"`
-	Types     map[string]TypeConfig   `json:"types"`
-	Quotas    map[string]QuotaProfile `json:"quotas"`
-	MaxTTL    string                  `json:"maxTTL"`
-	Namespace NamespaceConfig         `json:"namespace"`
-	ArgoCD    ArgoCDConfig            `json:"argocd"`
-	VCluster  ChartConfig             `json:"vcluster"`
-	AppStack  AppStackConfig          `json:"appStack"`
-	AWS       AWSConfig               `json:"aws"`
+	// Timeout bounds the whole run (a Go duration; 5m by default).
+	Timeout platformconfig.Duration `json:"timeout,omitempty"`
+	// PlatformAPITimeout bounds each call to the platform's API server
+	// (deleting an expired request; 15s by default).
+	PlatformAPITimeout platformconfig.Duration `json:"platformAPITimeout,omitempty"`
+	Types              map[string]TypeConfig   `json:"types"`
+	Quotas             map[string]QuotaProfile `json:"quotas"`
+	MaxTTL             string                  `json:"maxTTL"`
+	Namespace          NamespaceConfig         `json:"namespace"`
+	ArgoCD             ArgoCDConfig            `json:"argocd"`
+	VCluster           ChartConfig             `json:"vcluster"`
+	AppStack           AppStackConfig          `json:"appStack"`
+	AWS                AWSConfig               `json:"aws"`
 }
 
 // TypeConfig is one environment type.
@@ -96,9 +102,14 @@ const (
 
 // AWSConfig configures the repository and role of each environment.
 type AWSConfig struct {
-	Mode      string `json:"mode"`
-	Region    string `json:"region"`
-	AccountID string `json:"accountID,omitempty"`
+	Mode string `json:"mode"`
+	// AttemptTimeout bounds each attempt of an AWS call (30s by default):
+	// the AWS SDK's HTTP client has no limit of its own, and a connection
+	// on which no answer comes would hold the pipeline's Pod. An attempt
+	// that runs out is retried as a lost connection is.
+	AttemptTimeout platformconfig.Duration `json:"attemptTimeout,omitempty"`
+	Region         string                  `json:"region"`
+	AccountID      string                  `json:"accountID,omitempty"`
 	// OIDCIssuer is the EKS cluster's OIDC issuer URL (IRSA).
 	OIDCIssuer  string            `json:"oidcIssuer,omitempty"`
 	PodIdentity PodIdentityConfig `json:"podIdentity"`
@@ -140,17 +151,23 @@ type ACKConfig struct {
 	Namespace string `json:"namespace"`
 }
 
+// Time limits unless the configuration says otherwise.
+const (
+	defaultTimeout            = 5 * time.Minute
+	defaultPlatformAPITimeout = 15 * time.Second
+	defaultAWSAttemptTimeout  = 30 * time.Second
+)
+
 // deadline is the whole run's time limit.
-func (c *Config) deadline() time.Duration {
-	d, _ := time.ParseDuration(c.Timeout) // validated
-	return d
-}
+func (c *Config) deadline() time.Duration { return c.Timeout.Or(defaultTimeout) }
 
 // validate checks what the stage relies on. Errors name config fields.
 func (c *Config) validate() error {
 	var errs kratix.FieldErrors
-	if d, err := time.ParseDuration(c.Timeout); err != nil || d <= 0 {
-		errs.Add("config.timeout", fmt.Sprintf("%q is not a positive duration such as 5m", c.Timeout))
+	for field, d := range map[string]platformconfig.Duration{"config.timeout": c.Timeout, "config.platformAPITimeout": c.PlatformAPITimeout, "config.aws.attemptTimeout": c.AWS.AttemptTimeout} {
+		if err := d.Check(); err != nil {
+			errs.Add(field, err.Error())
+		}
 	}
 	if len(c.Types) == 0 {
 		errs.Add("config.types", "at least one environment type is required")
@@ -203,7 +220,7 @@ func (c *Config) validate() error {
 		errs.Add("config.namespace.podSecurity", fmt.Sprintf("%q: want privileged, baseline or restricted", c.Namespace.PodSecurity))
 	}
 	for i, ns := range c.Namespace.IngressNamespaces {
-		if !isDNSLabel(ns) {
+		if !k8sname.IsDNSLabel(ns) {
 			errs.Add(fmt.Sprintf("config.namespace.ingressNamespaces[%d]", i), fmt.Sprintf("%q is not a namespace name", ns))
 		}
 	}
@@ -212,7 +229,7 @@ func (c *Config) validate() error {
 		"config.argocd.namespace":         c.ArgoCD.Namespace,
 		"config.appStack.namespace":       c.AppStack.Namespace,
 	} {
-		if !isDNSLabel(v) {
+		if !k8sname.IsDNSLabel(v) {
 			errs.Add(field, fmt.Sprintf("%q is not a valid name", v))
 		}
 	}
@@ -260,7 +277,7 @@ func (c *Config) validateAWS(errs *kratix.FieldErrors) {
 	if r := a.Repository.Retention; r != "delete" && r != "retain" {
 		errs.Add("config.aws.repository.retention", fmt.Sprintf("%q: want delete or retain", r))
 	}
-	if !isDNSLabel(a.ACK.Namespace) {
+	if !k8sname.IsDNSLabel(a.ACK.Namespace) {
 		errs.Add("config.aws.ack.namespace", fmt.Sprintf("%q is not a namespace name", a.ACK.Namespace))
 	}
 }

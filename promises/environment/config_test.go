@@ -3,6 +3,7 @@ package environment
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadConfigDefaults(t *testing.T) {
@@ -17,6 +18,16 @@ func TestLoadConfigDefaults(t *testing.T) {
 		if q.Hard["services.loadbalancers"] != "0" || q.Hard["services.nodeports"] != "0" {
 			t.Errorf("quota %s allows load balancers or node ports", name)
 		}
+	}
+	if cfg.deadline() != defaultTimeout || cfg.PlatformAPITimeout.Or(defaultPlatformAPITimeout) != defaultPlatformAPITimeout || cfg.AWS.AttemptTimeout.Or(defaultAWSAttemptTimeout) != defaultAWSAttemptTimeout {
+		t.Errorf("time limits %s, %s, %s; want the defaults", cfg.deadline(), cfg.PlatformAPITimeout.Or(defaultPlatformAPITimeout), cfg.AWS.AttemptTimeout.Or(defaultAWSAttemptTimeout))
+	}
+	set, err := loadConfig(writeConfig(t, "timeout: 90s\nplatformAPITimeout: 5s\naws: {attemptTimeout: 2s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.deadline() != 90*time.Second || set.PlatformAPITimeout.Or(defaultPlatformAPITimeout) != 5*time.Second || set.AWS.AttemptTimeout.Or(defaultAWSAttemptTimeout) != 2*time.Second {
+		t.Errorf("time limits %s, %s, %s; want the file's", set.deadline(), set.PlatformAPITimeout.Or(defaultPlatformAPITimeout), set.AWS.AttemptTimeout.Or(defaultAWSAttemptTimeout))
 	}
 }
 
@@ -66,6 +77,10 @@ func TestLoadConfigRefusesMistakes(t *testing.T) {
 		{"unknown mode", "aws: {mode: terraform}", `config.aws.mode: "terraform": want none, api or ack`},
 		{"pod security", "namespace: {podSecurity: strict}", `config.namespace.podSecurity: "strict"`},
 		{"duplicate key", "maxTTL: 1h\nmaxTTL: 2h\n", `key "maxTTL" already set`},
+		{"run timeout not a duration", "timeout: soon", `config.timeout: "soon" is not a positive duration`},
+		{"platform API timeout without a unit", "platformAPITimeout: \"30\"", `config.platformAPITimeout: "30" is not a positive duration`},
+		{"zero AWS attempt timeout", "aws: {attemptTimeout: 0s}", `config.aws.attemptTimeout: "0s" is not a positive duration`},
+		{"negative AWS attempt timeout", "aws: {attemptTimeout: -1s}", `config.aws.attemptTimeout: "-1s" is not a positive duration`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

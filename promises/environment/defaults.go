@@ -10,7 +10,6 @@ package environment
 // other field the file sets replaces that field alone.
 func defaultConfig() *Config {
 	return &Config{
-		Timeout: "5m",
 		Types: map[string]TypeConfig{
 			"preview": {
 				Description: "An isolated namespace for a short-lived preview; it expires after three days unless the request says otherwise.",

@@ -33,8 +33,8 @@ package environment
 // waits a random time of up to 2 s before its first retry (legacy
 // standard mode; nothing the stage reads changes that), so the cases that
 // retry mostly wait, and run many at a time (see concurrently). The stage
-// takes two knobs from its environment: AWS_MAX_ATTEMPTS (2 here: one
-// retry; the SDK's default is 3) and awsapi.AttemptTimeoutVariable.
+// has two knobs: AWS_MAX_ATTEMPTS in its environment (2 here: one retry;
+// the SDK's default is 3) and config.aws.attemptTimeout.
 
 import (
 	"bytes"
@@ -64,7 +64,6 @@ import (
 	"github.com/promisekit/promisekit/internal/faultproxy"
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
-	"github.com/promisekit/promisekit/promises/environment/awsinfra/awsapi"
 	"github.com/promisekit/promisekit/promises/environment/internal/awscalls"
 	"github.com/promisekit/promisekit/promises/environment/internal/motoserver"
 )
@@ -192,11 +191,10 @@ func (s *faultSuite) newFaultAWS(t *testing.T) *faultAWS {
 	return &faultAWS{
 		net: net, answers: answers, calls: calls,
 		env: map[string]string{
-			"AWS_ENDPOINT_URL":            net.URL,
-			"AWS_ACCESS_KEY_ID":           motoserver.AccessKeyID,
-			"AWS_SECRET_ACCESS_KEY":       motoserver.SecretAccessKey,
-			"AWS_MAX_ATTEMPTS":            strconv.Itoa(faultAttempts),
-			awsapi.AttemptTimeoutVariable: calmAttempt.String(),
+			"AWS_ENDPOINT_URL":      net.URL,
+			"AWS_ACCESS_KEY_ID":     motoserver.AccessKeyID,
+			"AWS_SECRET_ACCESS_KEY": motoserver.SecretAccessKey,
+			"AWS_MAX_ATTEMPTS":      strconv.Itoa(faultAttempts),
 		},
 	}
 }
@@ -206,6 +204,7 @@ func (e *faultAWS) harness(t *testing.T, object []byte) *pipeline {
 	t.Helper()
 	h := newPipeline(t, object, writeConfig(t, apiConfig), nil)
 	maps.Copy(h.Env, e.env)
+	h.setAWSAttemptTimeout(t, calmAttempt)
 	return h
 }
 
@@ -740,7 +739,7 @@ func TestAPIFaultAtEachCall(t *testing.T) {
 	concurrently(t, names, func(t *testing.T, i int) {
 		tc := cases[i]
 		c := s.start(t, tc.r, refs[tc.r.name])
-		c.h.Env[awsapi.AttemptTimeoutVariable] = faultAttempt.String()
+		c.h.setAWSAttemptTimeout(t, faultAttempt)
 		c.faultThenHeal(t, tc.fault.want, tc.fault.bites, tc.call, func(e *faultAWS) { tc.fault.inject(t, e, tc.call) })
 	})
 	s.checkInventory(t)
@@ -842,7 +841,7 @@ func TestAPIKilledAtEachBoundary(t *testing.T) {
 		tc := cases[i]
 		c := s.start(t, tc.r, refs[tc.r.name])
 		c.h.Env["AWS_MAX_ATTEMPTS"] = "1"
-		c.h.Env[awsapi.AttemptTimeoutVariable] = "1m"
+		c.h.setAWSAttemptTimeout(t, time.Minute)
 		c.e.net.Inject(t, tc.b.outage(faultproxy.Timeout(0)))
 		dirs := c.h.PodDirs()
 		var stderr bytes.Buffer

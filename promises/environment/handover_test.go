@@ -3,11 +3,12 @@ package environment
 import (
 	"context"
 	"errors"
-	"github.com/promisekit/promisekit/pkg/kratix"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/promisekit/promisekit/pkg/kratix"
 
 	"github.com/promisekit/promisekit/internal/stagetest"
 )

@@ -59,6 +59,36 @@ type pipeline struct {
 	*stagetest.Harness
 }
 
+// setAWSAttemptTimeout rewrites the pipeline's configuration file with
+// config.aws.attemptTimeout set to d.
+func (p *pipeline) setAWSAttemptTimeout(t testing.TB, d time.Duration) {
+	t.Helper()
+	file := p.Env[kratix.ConfigVariable]
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	aws, _ := cfg["aws"].(map[string]any)
+	if aws == nil {
+		aws = map[string]any{}
+	}
+	aws["attemptTimeout"] = d.String()
+	cfg["aws"] = aws
+	if data, err = yaml.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // newPipeline runs the stage on object with the configuration in
 // configFile ("" for the defaults). It reaches AWS through the real SDK
 // client; an expired request is deleted through deleteRequest, and nil
@@ -72,10 +102,15 @@ func newPipeline(t testing.TB, object []byte, configFile string, deleteRequest f
 		}
 	}
 	outside := Outside{
-		NewAWS: func(ctx context.Context, region string, getenv func(string) string) (AWS, error) {
-			return awsapi.New(ctx, region, getenv)
+		NewAWS: func(ctx context.Context, region string, attemptTimeout time.Duration, getenv func(string) string) (AWS, error) {
+			return awsapi.New(ctx, region, attemptTimeout, getenv)
 		},
-		DeleteRequest: deleteRequest,
+		DeleteRequest: func(ctx context.Context, req *kratix.Request, timeout time.Duration) error {
+			if timeout != defaultPlatformAPITimeout {
+				t.Errorf("platform API timeout %s, want the default %s", timeout, defaultPlatformAPITimeout)
+			}
+			return deleteRequest(ctx, req)
+		},
 	}
 	p := &pipeline{Harness: stagetest.New(t, "environment", Workflows(outside), configureWorkflow, object)}
 	if configFile != "" {

@@ -1,12 +1,13 @@
 package environment
 
 import (
-	"github.com/promisekit/promisekit/pkg/kratix"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/promisekit/promisekit/pkg/kratix"
 
 	"github.com/promisekit/promisekit/internal/hostile"
 	"github.com/promisekit/promisekit/internal/stagetest"

@@ -43,14 +43,10 @@ func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys
 // quantities, written without regular expressions: compiling those would
 // cost this short-lived stage more than its whole run.
 
-// isDNSLabel reports whether s is a DNS-1123 label (a namespace name):
-// 1 to 63 lower-case letters, digits or '-', alphanumeric at both ends.
-func isDNSLabel(s string) bool { return k8sname.IsDNSLabel(s) }
-
 // isTypeName reports whether s can name an environment type: a lower-case
 // letter, then up to 31 lower-case letters, digits or '-'.
 func isTypeName(s string) bool {
-	return len(s) <= 32 && s != "" && s[0] >= 'a' && s[0] <= 'z' && isDNSLabel(s+"x")
+	return len(s) <= 32 && s != "" && s[0] >= 'a' && s[0] <= 'z' && k8sname.IsDNSLabel(s+"x")
 }
 
 // isResourceName reports whether s is a resource name in a quota, such as
@@ -69,7 +65,7 @@ func isResourceName(s string) bool {
 
 func allLabels(s string) bool {
 	for _, label := range strings.Split(s, ".") {
-		if !isDNSLabel(label) {
+		if !k8sname.IsDNSLabel(label) {
 			return false
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/promisekit/promisekit/pkg/k8sname"
 )
 
 // TestShortName's hashed case was computed apart from this code (SHA-256
@@ -79,8 +81,8 @@ func checkNames(t *testing.T, s string) {
 	if got, want := isQuantity(s), quantityOracle.MatchString(s); got != want {
 		t.Errorf("isQuantity(%q) = %t, Kubernetes says %t", s, got, want)
 	}
-	if got, want := isDNSLabel(s), labelOracle.MatchString(s) && len(s) <= 63; got != want {
-		t.Errorf("isDNSLabel(%q) = %t, Kubernetes says %t", s, got, want)
+	if got, want := k8sname.IsDNSLabel(s), labelOracle.MatchString(s) && len(s) <= 63; got != want {
+		t.Errorf("k8sname.IsDNSLabel(%q) = %t, Kubernetes says %t", s, got, want)
 	}
 	prefix, name, _ := strings.Cut(s, "/")
 	short := len(name) <= 63 && len(prefix) <= 253

@@ -3,6 +3,7 @@ package environment
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/promises/environment/awsinfra"
@@ -19,13 +20,15 @@ type AWS interface {
 // Outside is how the stage reaches systems beyond the state store;
 // package outside provides the real ones.
 type Outside struct {
-	// NewAWS returns a client for region, configured from getenv; nil
-	// in a binary built without the AWS SDK.
-	NewAWS func(ctx context.Context, region string, getenv func(string) string) (AWS, error)
+	// NewAWS returns a client for region whose every attempt of a call
+	// ends after attemptTimeout, with credentials and endpoints from
+	// getenv (the AWS SDK's own variables); nil in a binary built without
+	// the AWS SDK.
+	NewAWS func(ctx context.Context, region string, attemptTimeout time.Duration, getenv func(string) string) (AWS, error)
 	// DeleteRequest deletes the request of req from the platform API,
-	// with its UID as precondition; nil in a binary built without an
-	// HTTP client.
-	DeleteRequest func(ctx context.Context, req *kratix.Request) error
+	// with its UID as precondition, each call limited to timeout; nil in
+	// a binary built without an HTTP client.
+	DeleteRequest func(ctx context.Context, req *kratix.Request, timeout time.Duration) error
 	// HandOver replaces the process with a binary that has what this one
 	// lacks, to run the same stage from the start; it returns only on
 	// failure. It is called before anything is written or changed. Nil
@@ -33,19 +36,19 @@ type Outside struct {
 	HandOver func() error
 }
 
-// newAWS returns an AWS client for region.
-func (o Outside) newAWS(ctx context.Context, region string, getenv func(string) string) (AWS, error) {
+// newAWS returns an AWS client for region, as cfg configures it.
+func (o Outside) newAWS(ctx context.Context, cfg *Config, region string, getenv func(string) string) (AWS, error) {
 	if o.NewAWS == nil {
 		return nil, o.handOver("the AWS SDK")
 	}
-	return o.NewAWS(ctx, region, getenv)
+	return o.NewAWS(ctx, region, cfg.AWS.AttemptTimeout.Or(defaultAWSAttemptTimeout), getenv)
 }
 
-func (o Outside) deleteRequest(ctx context.Context, req *kratix.Request) error {
+func (o Outside) deleteRequest(ctx context.Context, cfg *Config, req *kratix.Request) error {
 	if o.DeleteRequest == nil {
 		return o.handOver("an HTTP client")
 	}
-	return o.DeleteRequest(ctx, req)
+	return o.DeleteRequest(ctx, req, cfg.PlatformAPITimeout.Or(defaultPlatformAPITimeout))
 }
 
 func (o Outside) handOver(missing string) error {
@@ -96,7 +99,7 @@ func (p *plan) expire(ctx context.Context, o Outside) (*kratix.Result, error) {
 		res.Message = p.expiredMessage("dry run, so this request was not deleted")
 		return res, nil
 	}
-	if err := o.deleteRequest(ctx, p.req); err != nil {
+	if err := o.deleteRequest(ctx, p.cfg, p.req); err != nil {
 		return nil, fmt.Errorf("deleting the expired request: %w", err)
 	}
 	res.Message = p.expiredMessage("this request has been deleted, and the delete workflow removes the environment")
@@ -106,7 +109,7 @@ func (p *plan) expire(ctx context.Context, o Outside) (*kratix.Result, error) {
 // Act deletes what api mode made in AWS.
 func (p *deletePlan) Act(ctx context.Context, o Outside) (*kratix.Result, error) {
 	dryRun := p.in.Env.DryRun
-	client, err := o.newAWS(ctx, p.region, p.in.Getenv)
+	client, err := o.newAWS(ctx, p.in.Config, p.region, p.in.Getenv)
 	if err != nil {
 		return nil, err
 	}

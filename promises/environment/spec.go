@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/promisekit/promisekit/pkg/k8sname"
 	"github.com/promisekit/promisekit/pkg/kratix"
 )
 
@@ -54,7 +55,7 @@ const minTTL = time.Hour
 // configuration. Every problem is reported, each naming its field.
 func validateSpec(obj *kratix.Object, spec *Spec, cfg *Config) error {
 	var errs kratix.FieldErrors
-	if name := obj.Metadata.Name; !isDNSLabel(name) {
+	if name := obj.Metadata.Name; !k8sname.IsDNSLabel(name) {
 		errs.Add("metadata.name", "must be at most 63 lower-case letters, digits or '-', starting and ending with a letter or digit: it names the environment's namespace")
 	}
 	if _, ok := cfg.Types[spec.Type]; !ok {

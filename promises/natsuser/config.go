@@ -2,12 +2,13 @@ package natsuser
 
 import (
 	"cmp"
-	"fmt"
-	"github.com/promisekit/promisekit/pkg/k8sname"
 	"maps"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/promisekit/promisekit/pkg/k8sname"
+	"github.com/promisekit/promisekit/pkg/platformconfig"
 
 	"github.com/nats-io/nkeys"
 
@@ -30,7 +31,7 @@ const (
 // secrets it names come from mounted Secrets.
 type Config struct {
 	// Timeout bounds the whole run (a Go duration; 2m by default).
-	Timeout string `json:"timeout,omitempty"`
+	Timeout platformconfig.Duration `json:"timeout,omitempty"`
 	// UserNamePrefix starts every NATS user name this Promise creates, so
 	// that adoption by name never takes a user it did not make.
 	UserNamePrefix string        `json:"userNamePrefix,omitempty"`
@@ -56,12 +57,12 @@ type SynadiaConfig struct {
 	TokenFile string `json:"tokenFile,omitempty"`
 	// AttemptTimeout bounds one HTTP attempt. Timeout is the whole run's
 	// bound when config.timeout is not set (the setting's earlier place).
-	AttemptTimeout string `json:"attemptTimeout,omitempty"`
-	Attempts       int    `json:"attempts,omitempty"`
-	Timeout        string `json:"timeout,omitempty"`
+	AttemptTimeout platformconfig.Duration `json:"attemptTimeout,omitempty"`
+	Attempts       int                     `json:"attempts,omitempty"`
+	Timeout        platformconfig.Duration `json:"timeout,omitempty"`
 	// BackoffInitial and BackoffMax shape the waits between attempts.
-	BackoffInitial string `json:"backoffInitial,omitempty"`
-	BackoffMax     string `json:"backoffMax,omitempty"`
+	BackoffInitial platformconfig.Duration `json:"backoffInitial,omitempty"`
+	BackoffMax     platformconfig.Duration `json:"backoffMax,omitempty"`
 }
 
 // AccountConfig is one NATS account; exactly one of SelfHosted and Synadia
@@ -107,9 +108,9 @@ func defaultAccounts() map[string]AccountConfig {
 // deadline is the whole run's time limit.
 func (c *Config) deadline() time.Duration {
 	// validate has checked both durations.
-	d, _ := parseOptionalDuration(c.Timeout)
+	d := c.Timeout.Or(0)
 	if d == 0 && c.Synadia != nil {
-		d, _ = parseOptionalDuration(c.Synadia.Timeout)
+		d = c.Synadia.Timeout.Or(0)
 	}
 	return cmp.Or(d, defaultTimeout)
 }
@@ -121,7 +122,7 @@ func (c *Config) validate() error {
 		c.Accounts = defaultAccounts()
 	}
 	var errs kratix.FieldErrors
-	if _, err := parseOptionalDuration(c.Timeout); err != nil {
+	if err := c.Timeout.Check(); err != nil {
 		errs.Add("config.timeout", err.Error())
 	}
 	if c.Sealing.Certificate == "" {
@@ -163,11 +164,11 @@ func (c *Config) validate() error {
 		c.Synadia = &SynadiaConfig{}
 	}
 	if s := c.Synadia; s != nil {
-		for field, v := range map[string]string{
+		for field, d := range map[string]platformconfig.Duration{
 			"attemptTimeout": s.AttemptTimeout, "timeout": s.Timeout,
 			"backoffInitial": s.BackoffInitial, "backoffMax": s.BackoffMax,
 		} {
-			if _, err := parseOptionalDuration(v); err != nil {
+			if err := d.Check(); err != nil {
 				errs.Add("config.synadia."+field, err.Error())
 			}
 		}
@@ -180,15 +181,4 @@ func (c *Config) validate() error {
 	}
 	slices.SortStableFunc(errs, func(a, b *kratix.FieldError) int { return strings.Compare(a.Field, b.Field) })
 	return errs.Err()
-}
-
-func parseOptionalDuration(v string) (time.Duration, error) {
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q is not a positive duration", v)
-	}
-	return d, nil
 }

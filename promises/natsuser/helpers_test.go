@@ -322,7 +322,7 @@ func storedState(t testing.TB, h *stagetest.Harness) record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, found, err := stored.Load(obj)
+	r, found, err := stateCodec.Load(obj)
 	if err != nil || !found {
 		t.Fatalf("stored state: found %v, %v", found, err)
 	}

@@ -32,19 +32,15 @@ func (Outside) open(cfg *Config, name string, a AccountConfig) (backend.Backend,
 		}
 		return s, nil
 	}
-	s := cfg.Synadia
-	// validate has checked every duration.
-	attemptTimeout, _ := parseOptionalDuration(s.AttemptTimeout)
-	initial, _ := parseOptionalDuration(s.BackoffInitial)
-	maxWait, _ := parseOptionalDuration(s.BackoffMax)
+	s := cfg.Synadia // validate has checked every duration
 	client, err := synadia.Open(synadia.Options{
 		URL:             s.URL,
 		TokenFile:       cmp.Or(s.TokenFile, DefaultTokenPath),
 		AccountID:       a.Synadia.AccountID,
 		SigningKeyGroup: a.Synadia.SigningKeyGroup,
-		AttemptTimeout:  attemptTimeout,
+		AttemptTimeout:  s.AttemptTimeout.Or(0),
 		Attempts:        s.Attempts,
-		Backoff:         synadia.Backoff{Initial: initial, Max: maxWait},
+		Backoff:         synadia.Backoff{Initial: s.BackoffInitial.Or(0), Max: s.BackoffMax.Or(0)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("account %q: %w", name, err)

@@ -67,7 +67,7 @@ func (p *configurePlan) emit(res *kratix.Result, rec record) error {
 		return err
 	}
 	res.Documents = []kratix.Document{{Object: manifest}}
-	if err := stored.Store(res, rec); err != nil {
+	if err := stateCodec.Store(res, rec); err != nil {
 		return err
 	}
 	res.SetStatus(statusAccount, r.account)

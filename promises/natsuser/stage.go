@@ -34,7 +34,7 @@ func New(o Outside) *stage.Stage[Spec, Config, record, Outside] {
 	return &stage.Stage[Spec, Config, record, Outside]{
 		API:       stage.API{APIVersion: APIVersion, Kind: Kind},
 		Config:    stage.Config[Config]{Default: defaultConfig, Validate: (*Config).validate},
-		State:     stored,
+		State:     stateCodec,
 		Deadline:  (*Config).deadline,
 		Outside:   o,
 		Configure: decideConfigure,

@@ -10,7 +10,7 @@ import (
 // StateKey is the top-level status key holding the stage's state.
 const StateKey = "natsUser"
 
-var stored = state.Codec[record]{Key: StateKey, Version: 1}
+var stateCodec = state.Codec[record]{Key: StateKey, Version: 1}
 
 // record is what one run leaves for the next. All of it is public: the
 // credentials exist only inside Sealed.

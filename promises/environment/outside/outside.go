@@ -8,6 +8,7 @@ package outside
 
 import (
 	"context"
+	"time"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
@@ -15,26 +16,21 @@ import (
 	"github.com/promisekit/promisekit/promises/environment/awsinfra/awsapi"
 )
 
-// Connect returns the platform API where the stage runs. The binary's main
-// chooses it: the cluster's API server in a Pod, the local runner's object
-// directory under kratix-run.
-type Connect func(getenv func(string) string) (platformapi.API, error)
-
 // New returns the real clients, with the platform API connect returns.
-func New(connect Connect) environment.Outside {
+func New(connect platformapi.Connect) environment.Outside {
 	return environment.Outside{NewAWS: newAWS, DeleteRequest: DeleteRequest(connect)}
 }
 
-func newAWS(ctx context.Context, region string, getenv func(string) string) (environment.AWS, error) {
-	return awsapi.New(ctx, region, getenv)
+func newAWS(ctx context.Context, region string, attemptTimeout time.Duration, getenv func(string) string) (environment.AWS, error) {
+	return awsapi.New(ctx, region, attemptTimeout, getenv)
 }
 
 // DeleteRequest returns environment.Outside's DeleteRequest: it deletes the
 // request a stage runs for, with its UID as precondition, through the
 // platform API connect returns.
-func DeleteRequest(connect Connect) func(ctx context.Context, req *kratix.Request) error {
-	return func(ctx context.Context, req *kratix.Request) error {
-		api, err := connect(req.Getenv)
+func DeleteRequest(connect platformapi.Connect) func(ctx context.Context, req *kratix.Request, timeout time.Duration) error {
+	return func(ctx context.Context, req *kratix.Request, timeout time.Duration) error {
+		api, err := connect(req.Getenv, platformapi.WithTimeout(timeout))
 		if err != nil {
 			return err
 		}

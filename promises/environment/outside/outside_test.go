@@ -60,7 +60,9 @@ func TestExpiryThroughTheLocalRunner(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			connect := func(func(string) string) (platformapi.API, error) { return platformapi.NewDir(dir), nil }
+			connect := func(func(string) string, ...platformapi.Option) (platformapi.API, error) {
+				return platformapi.NewDir(dir), nil
+			}
 			h := stagetest.New(t, "environment", environment.Workflows(New(connect)), configureWorkflow, []byte(expiringRequest))
 			h.Env[kratix.ConfigVariable] = ""
 			h.Now = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) // 48h after creation

@@ -55,31 +55,24 @@ type Client struct {
 	podIdentityRetry time.Duration
 }
 
-// AttemptTimeoutVariable bounds each attempt of an AWS call (a Go
-// duration; DefaultAttemptTimeout when unset). The AWS SDK's HTTP client
-// has no time limit of its own, and nothing else bounds a run: without it,
-// a connection on which no answer ever comes would hold the pipeline's Pod
-// forever. An attempt that runs out is retried as a lost connection is.
-const AttemptTimeoutVariable = "PROMISEKIT_AWS_ATTEMPT_TIMEOUT"
-
-// DefaultAttemptTimeout is the limit per attempt unless
-// AttemptTimeoutVariable says otherwise.
+// DefaultAttemptTimeout limits each attempt of a call when New is given no
+// limit. The AWS SDK's HTTP client has no time limit of its own, and
+// nothing else bounds an attempt: without one, a connection on which no
+// answer ever comes would hold the pipeline's Pod until the run's
+// deadline. An attempt that runs out is retried as a lost connection is.
 const DefaultAttemptTimeout = 30 * time.Second
 
 // New returns a client for region. Credentials, endpoints and the retry
 // limit come from getenv under the AWS SDK's own names: AWS_ACCESS_KEY_ID,
 // AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN; AWS_ENDPOINT_URL and
-// AWS_ENDPOINT_URL_{ECR,IAM,EKS}; AWS_MAX_ATTEMPTS; the limit per attempt
-// from AttemptTimeoutVariable. Without static keys the SDK's default chain
-// applies: in a Pod, the web identity IRSA provides.
-func New(ctx context.Context, region string, getenv func(string) string) (*Client, error) {
-	timeout := DefaultAttemptTimeout
-	if v := getenv(AttemptTimeoutVariable); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("%s: %q is not a positive duration such as 30s", AttemptTimeoutVariable, v)
-		}
-		timeout = d
+// AWS_ENDPOINT_URL_{ECR,IAM,EKS}; AWS_MAX_ATTEMPTS. Each attempt of a call
+// ends after attemptTimeout (DefaultAttemptTimeout if it is not positive).
+// Without static keys the SDK's default chain applies: in a Pod, the web
+// identity IRSA provides.
+func New(ctx context.Context, region string, attemptTimeout time.Duration, getenv func(string) string) (*Client, error) {
+	timeout := attemptTimeout
+	if timeout <= 0 {
+		timeout = DefaultAttemptTimeout
 	}
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(region),

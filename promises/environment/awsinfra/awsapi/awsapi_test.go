@@ -65,7 +65,7 @@ func newFixture(t *testing.T, upstream string) *fixture {
 		"AWS_SECRET_ACCESS_KEY": motoserver.SecretAccessKey,
 		"AWS_MAX_ATTEMPTS":      "1",
 	}
-	c, err := New(ctx, "us-east-1", func(k string) string { return env[k] })
+	c, err := New(ctx, "us-east-1", 0, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,95 @@
+package apiaggregator
+
+import (
+	"cmp"
+	"fmt"
+
+	"github.com/promisekit/promisekit/pkg/k8sname"
+	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/stage"
+)
+
+// aggregatorInput is what an aggregator's run decides from.
+type aggregatorInput = stage.Input[aggregatorSpec, Config, aggregatorState]
+
+// aggregatorPlan is an aggregator's decision: its Gateway (or ListenerSet)
+// needs nothing from outside.
+type aggregatorPlan struct {
+	cfg             *Config
+	spec            *aggregatorSpec
+	name, namespace string
+}
+
+func decideAggregator(in *aggregatorInput) (stage.Plan[Outside], error) {
+	if err := in.Spec.validate(*in.Config); err != nil {
+		return nil, err
+	}
+	name := in.Object.Metadata.Name
+	if !k8sname.IsDNSLabel(name) {
+		return nil, &kratix.FieldError{Field: "metadata.name", Detail: "must be a DNS label (at most 63 lower-case letters, digits and '-'): it names the Gateway"}
+	}
+	return &aggregatorPlan{cfg: in.Config, spec: &in.Spec, name: name, namespace: in.Namespace}, nil
+}
+
+// aggregatorParent is what an aggregator's targets attach to: the HTTPS
+// listener of its own Gateway, or of its ListenerSet on the shared Gateway.
+// Both are named after the aggregator.
+func aggregatorParent(cfg Config, name, namespace string) parentRef {
+	kind := "Gateway"
+	if cfg.SharedGateway != nil {
+		kind = "ListenerSet"
+	}
+	return parentRef{Kind: kind, Namespace: cmp.Or(cfg.GatewayNamespace, namespace), Name: name, SectionName: listenerHTTPS}
+}
+
+// targetInput is what a target's run decides from.
+type targetInput = stage.Input[targetSpec, Config, targetState]
+
+// targetPlan is a target's decision before it reads its aggregator and
+// siblings.
+type targetPlan struct {
+	cfg  *Config
+	spec *targetSpec
+	me   claimant
+	ref  objectRef // the aggregator
+	// getenv is for Outside.Connect (the Pod's KUBERNETES_SERVICE_*).
+	getenv func(string) string
+}
+
+func decideTarget(in *targetInput) (stage.Plan[Outside], error) {
+	spec := &in.Spec
+	if err := spec.validate(in.Object.Metadata.Name); err != nil {
+		return nil, err
+	}
+	me := claimantOf(in.Object)
+	return &targetPlan{cfg: in.Config, spec: spec, me: me, ref: spec.AggregatorRef.resolve(me.Namespace), getenv: in.Getenv}, nil
+}
+
+// aggregatorFromConfig is what a target assumes about its aggregator when it
+// cannot read it: the Gateway the aggregator's stage would render under the
+// same platform configuration.
+func aggregatorFromConfig(cfg Config, ref objectRef) aggregatorState {
+	return aggregatorState{
+		Parent:                 aggregatorParent(cfg, ref.Name, ref.Namespace),
+		Implementation:         cfg.Implementation,
+		DestinationSelector:    cfg.DestinationSelector,
+		CrossNamespaceBackends: cfg.CrossNamespaceBackends,
+	}
+}
+
+// checkPlacement checks what the aggregator decides: whether this
+// namespace may attach, whether the Service may be in another namespace,
+// and whether its gateway implementation can limit request bodies.
+func (s *targetSpec) checkPlacement(namespace string, ref objectRef, agg aggregatorState) error {
+	var errs kratix.FieldErrors
+	if !agg.RouteNamespaces.admits(namespace) {
+		errs.Add("spec.aggregatorRef", fmt.Sprintf("ApiAggregator %s does not admit routes from namespace %q; ask the platform team to add it to spec.routeNamespaces", ref, namespace))
+	}
+	if ns := s.serviceNamespace(namespace); ns != namespace && !agg.CrossNamespaceBackends {
+		errs.Add("spec.service.namespace", fmt.Sprintf("the platform does not allow routes to Services in other namespaces (%q)", ns))
+	}
+	if s.MaxRequestBodySize != "" && agg.Implementation == NoImplementation {
+		errs.Add("spec.maxRequestBodySize", "the platform's gateway implementation has no request-body limit; leave it unset")
+	}
+	return errs.Err()
+}
