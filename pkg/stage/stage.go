@@ -126,7 +126,10 @@ func (c Config[C]) Load(path string) (*C, error) {
 type Stage[Spec, Config_, State, Outside any] struct {
 	API    API
 	Config Config[Config_]
-	State  state.Codec[State]
+	// State loads what the last run kept. A stage that writes status but
+	// never reads it back leaves State's Key empty: then nothing is
+	// loaded, and status it does not read cannot fail a run.
+	State state.Codec[State]
 	// Bind, if set, refuses state that does not belong to the request:
 	// a team can write any status into its own request, so state that
 	// names an outside object is trusted only once bound to the request's
@@ -220,8 +223,10 @@ func (s *Stage[Spec, Config_, State, Outside]) decide(req *kratix.Request, decid
 	if in.Config, err = s.Config.Load(req.ConfigPath); err != nil {
 		return nil, nil, err
 	}
-	if in.State, in.Found, err = s.State.Load(obj); err != nil {
-		return nil, nil, err
+	if s.State.Key != "" {
+		if in.State, in.Found, err = s.State.Load(obj); err != nil {
+			return nil, nil, err
+		}
 	}
 	if s.Bind != nil && in.Found {
 		if err := s.Bind(in); err != nil {

@@ -251,6 +251,21 @@ func TestBind(t *testing.T) {
 	}
 }
 
+// TestStateless: a stage that reads no state is not failed by status it
+// would not read.
+func TestStateless(t *testing.T) {
+	s := widgetStage(&calls{})
+	s.State = state.Codec[widgetState]{}
+	res, err := s.Workflows().ResourceConfigure(context.Background(),
+		request(t, kratix.ActionConfigure, widget+"spec: {size: 3}\nstatus: {widget: {schemaVersion: 9, runs: 1}}\n", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(res.Status["widget"].(map[string]any)["runs"]); got != "1" {
+		t.Errorf("runs = %s, want 1: no state was loaded", got)
+	}
+}
+
 // TestDefaultDelete: a stage without a delete decision only says so.
 func TestDefaultDelete(t *testing.T) {
 	s := widgetStage(&calls{})

@@ -10,7 +10,7 @@ import (
 )
 
 // aggregatorInput is what an aggregator's run decides from.
-type aggregatorInput = stage.Input[aggregatorSpec, Config, aggregatorState]
+type aggregatorInput = stage.Input[aggregatorSpec, Config, noState]
 
 // aggregatorPlan is an aggregator's decision: its Gateway (or ListenerSet)
 // needs nothing from outside.
@@ -43,7 +43,7 @@ func aggregatorParent(cfg Config, name, namespace string) parentRef {
 }
 
 // targetInput is what a target's run decides from.
-type targetInput = stage.Input[targetSpec, Config, targetState]
+type targetInput = stage.Input[targetSpec, Config, noState]
 
 // targetPlan is a target's decision before it reads its aggregator and
 // siblings.

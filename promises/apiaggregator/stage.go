@@ -18,19 +18,19 @@
 //
 // Both kinds are served by one binary: each kind is a stage of its own
 // (package stage), and the binary dispatches on the input object's kind.
-// Each follows the skeleton: stage.go, spec.go, config.go, state.go,
-// decide.go, outside.go and result.go hold its steps. The aggregator's Gateway is rendered with ytt from
-// templates embedded in the binary; a target's documents are built from Go
-// structs, for speed (see manifests.go). A request-body limit is a separate
-// policy per gateway implementation, so routes know nothing about
-// implementations.
+// Both follow the skeleton: stage.go, spec.go, config.go, state.go,
+// decide.go, outside.go and result.go hold their steps; claims.go the
+// conflict check, validate.go the field rules. The aggregator's Gateway is
+// rendered with ytt from templates embedded in the binary (render.go); a
+// target's documents are built from Go structs (manifests.go,
+// docs/decisions.md). A request-body limit is a separate policy per
+// gateway implementation, so routes know nothing about implementations.
 package apiaggregator
 
 import (
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
 	"github.com/promisekit/promisekit/pkg/stage"
-	"github.com/promisekit/promisekit/pkg/state"
 )
 
 // Group is the API group of both kinds; APIVersion is their apiVersion.
@@ -64,22 +64,21 @@ func Workflows(connect platformapi.Connect) kratix.Workflows {
 	return stage.Kinds(aggregatorStage(o), targetStage(o))
 }
 
-func aggregatorStage(o Outside) *stage.Stage[aggregatorSpec, Config, aggregatorState, Outside] {
-	return newStage(o, KindAggregator, aggregatorStateCodec, decideAggregator)
+func aggregatorStage(o Outside) *stage.Stage[aggregatorSpec, Config, noState, Outside] {
+	return newStage(o, KindAggregator, decideAggregator)
 }
 
-func targetStage(o Outside) *stage.Stage[targetSpec, Config, targetState, Outside] {
-	return newStage(o, KindTarget, targetStateCodec, decideTarget)
+func targetStage(o Outside) *stage.Stage[targetSpec, Config, noState, Outside] {
+	return newStage(o, KindTarget, decideTarget)
 }
 
 // newStage returns the stage of one of the two kinds: they share the
-// platform configuration, and Kratix removes what either wrote when it is
-// deleted.
-func newStage[Spec, State any](o Outside, kind string, codec state.Codec[State], decide stage.Decide[Spec, Config, State, Outside]) *stage.Stage[Spec, Config, State, Outside] {
-	return &stage.Stage[Spec, Config, State, Outside]{
+// platform configuration, neither reads back the status it writes (see
+// state.go), and Kratix removes what either wrote when it is deleted.
+func newStage[Spec any](o Outside, kind string, decide stage.Decide[Spec, Config, noState, Outside]) *stage.Stage[Spec, Config, noState, Outside] {
+	return &stage.Stage[Spec, Config, noState, Outside]{
 		API:       stage.API{APIVersion: APIVersion, Kind: kind},
 		Config:    configFile,
-		State:     codec,
 		Deadline:  (*Config).deadline,
 		Outside:   o,
 		Configure: decide,

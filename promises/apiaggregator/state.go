@@ -2,6 +2,12 @@ package apiaggregator
 
 import "github.com/promisekit/promisekit/pkg/state"
 
+// noState is the state both stages read back: none. What they keep in
+// status is for their readers (a target reads its aggregator's, people
+// read both), and each run writes it whole from the request and the
+// configuration; status a stage would not read cannot fail its run.
+type noState = struct{}
+
 // aggregatorState is what an aggregator publishes in its status for its
 // targets' stages, which run in the teams' namespaces where the platform
 // configuration is not mounted: where to attach, which implementation

@@ -4,6 +4,7 @@ import (
 	"maps"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/promises/environment/awsinfra"
 )
 
 // documents are the environment's manifests, in the order a reader follows
@@ -297,4 +298,71 @@ func mergeValues(base, over map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// ackDocuments are the ACK resources of ack mode, in the platform's ACK
+// namespace: ACK creates, repairs and (per the deletion policy) deletes the
+// AWS resources, the way the api mode does from the stage.
+func (p *plan) ackDocuments() []any {
+	a := p.cfg.AWS
+	d := p.aws.desired
+	var tags []ackTag
+	for _, k := range sortedKeys(d.Tags) {
+		tags = append(tags, ackTag{Key: k, Value: d.Tags[k]})
+	}
+	tags = append(tags, ackTag{Key: awsinfra.OwnerTag, Value: d.Owner})
+	policy := "delete"
+	annotations := map[string]string{"services.k8s.aws/region": p.aws.record.Region}
+	if d.Repository.Retain {
+		policy = "retain"
+	} else {
+		annotations["ecr.services.k8s.aws/force-delete"] = "true"
+	}
+	annotations["services.k8s.aws/deletion-policy"] = policy
+
+	repo := object[ackRepositorySpec]{
+		APIVersion: "ecr.services.k8s.aws/v1alpha1", Kind: "Repository",
+		Metadata: meta{Name: p.namespace, Namespace: a.ACK.Namespace, Labels: p.labels(), Annotations: annotations},
+		Spec: ackRepositorySpec{
+			Name: d.Repository.Name, ImageTagMutability: d.Repository.ImageTagMutability,
+			LifecyclePolicy: d.Repository.LifecyclePolicy, Tags: tags,
+		},
+	}
+	repo.Spec.ImageScanningConfiguration.ScanOnPush = d.Repository.ScanOnPush
+	repo.Spec.EncryptionConfiguration.EncryptionType = d.Repository.EncryptionType
+	repo.Spec.EncryptionConfiguration.KMSKey = d.Repository.KMSKey
+
+	iamRole := object[ackRoleSpec]{
+		APIVersion: "iam.services.k8s.aws/v1alpha1", Kind: "Role",
+		Metadata: meta{Name: p.namespace, Namespace: a.ACK.Namespace, Labels: p.labels(), Annotations: map[string]string{
+			"services.k8s.aws/region": p.aws.record.Region, "services.k8s.aws/deletion-policy": "delete",
+		}},
+		Spec: ackRoleSpec{
+			Name: d.Role.Name, Path: d.Role.Path, Description: d.Role.Description,
+			AssumeRolePolicyDocument: d.Role.TrustPolicy,
+			InlinePolicies:           map[string]string{d.Role.InlinePolicyName: d.Role.InlinePolicy},
+			Policies:                 d.Role.ManagedPolicyARNs,
+			Tags:                     tags,
+		},
+	}
+	docs := []any{repo, iamRole}
+	if pi := d.PodIdentity; pi != nil {
+		docs = append(docs, object[ackPodIdentitySpec]{
+			APIVersion: "eks.services.k8s.aws/v1alpha1", Kind: "PodIdentityAssociation",
+			Metadata: meta{Name: p.namespace, Namespace: a.ACK.Namespace, Labels: p.labels(), Annotations: map[string]string{
+				"services.k8s.aws/region": p.aws.record.Region,
+			}},
+			Spec: ackPodIdentitySpec{ClusterName: pi.ClusterName, Namespace: pi.Namespace, ServiceAccount: pi.ServiceAccount, RoleARN: p.aws.roleARN},
+		})
+	}
+	return docs
+}
+
+// irsaAnnotations annotate the workload service account with its role
+// (IRSA). Pod Identity needs no annotation.
+func (p *plan) irsaAnnotations() map[string]string {
+	if p.aws == nil || p.aws.desired.PodIdentity != nil {
+		return nil
+	}
+	return map[string]string{"eks.amazonaws.com/role-arn": p.aws.roleARN}
 }

@@ -125,3 +125,122 @@ func decideDelete(in *input) (stage.Plan[Outside], error) {
 	}
 	return &deletePlan{in: in, target: d, region: region}, nil
 }
+
+// awsPlan is the environment's AWS resources in api or ack mode.
+type awsPlan struct {
+	mode    string
+	desired awsinfra.Desired
+	record  awsRecord
+	// The resources' names in AWS, known before they exist: the manifests
+	// name the role in IRSA annotations, and ACK needs no more.
+	repositoryURI, roleARN string
+}
+
+// promiseTag names the promise on every AWS resource, for orphan sweeps.
+const promiseTag = "kratix.io/promise"
+
+func (p *plan) planAWS() *awsPlan {
+	a := p.cfg.AWS
+	if a.Mode == AWSNone {
+		return nil
+	}
+	rec := awsRecord{Mode: a.Mode, Region: a.Region}
+	if old := p.rec.AWS; old != nil {
+		rec = *old
+		if rec.Mode != a.Mode {
+			rec.Mode, rec.Ensured = a.Mode, false
+		}
+	}
+	if rec.RepositoryName == "" {
+		rec.RepositoryName = a.Repository.Prefix + "/" + p.namespace
+	}
+	if rec.RoleName == "" {
+		rec.RoleName = shortName(a.Role.Prefix+p.namespace, 64)
+	}
+	if rec.Region == "" {
+		rec.Region = a.Region
+	}
+	d := desiredAWS(p.cfg, p.owner, rec)
+	trust := awsinfra.IRSATrustPolicy(a.AccountID, a.OIDCIssuer, p.namespace, p.serviceAccount)
+	rec.PodIdentity = nil
+	if a.PodIdentity.Enabled {
+		trust = awsinfra.PodIdentityTrustPolicy(p.namespace, p.serviceAccount)
+		d.PodIdentity = &awsinfra.PodIdentity{ClusterName: a.PodIdentity.ClusterName, Namespace: p.namespace, ServiceAccount: p.serviceAccount}
+		rec.PodIdentity = &podIdentityRecord{ClusterName: a.PodIdentity.ClusterName, Namespace: p.namespace, ServiceAccount: p.serviceAccount}
+		if old := p.rec.AWS; old != nil && old.PodIdentity != nil && *d.PodIdentity == (awsinfra.PodIdentity{ClusterName: old.PodIdentity.ClusterName, Namespace: old.PodIdentity.Namespace, ServiceAccount: old.PodIdentity.ServiceAccount}) {
+			rec.PodIdentity.AssociationID = old.PodIdentity.AssociationID
+		}
+	}
+	if old := p.rec.AWS; old != nil && old.Mode == AWSAPI && old.PodIdentity != nil {
+		made := awsinfra.PodIdentity{ClusterName: old.PodIdentity.ClusterName, Namespace: old.PodIdentity.Namespace, ServiceAccount: old.PodIdentity.ServiceAccount}
+		if d.PodIdentity == nil || *d.PodIdentity != made {
+			// Kept in the record until a run has deleted it: the
+			// record changes only when a run succeeds.
+			d.RetiredPodIdentity = &made
+		}
+	}
+	d.Role.TrustPolicy = trust
+	return &awsPlan{
+		mode: a.Mode, desired: d, record: rec,
+		repositoryURI: awsinfra.RepositoryURI(rec.Region, a.AccountID, rec.RepositoryName),
+		roleARN:       awsinfra.RoleARN(a.AccountID, a.Role.Path, rec.RoleName),
+	}
+}
+
+// desiredAWS is the repository and role named in rec, as the configuration
+// shapes them; the trust policy is the caller's.
+func desiredAWS(cfg *Config, owner string, rec awsRecord) awsinfra.Desired {
+	a := cfg.AWS
+	return awsinfra.Desired{
+		Owner: owner,
+		Tags:  map[string]string{promiseTag: "environment"},
+		Repository: awsinfra.Repository{
+			Name:               rec.RepositoryName,
+			ImageTagMutability: a.Repository.ImageTagMutability,
+			ScanOnPush:         a.Repository.ScanOnPush,
+			EncryptionType:     a.Repository.Encryption,
+			KMSKey:             a.Repository.KMSKey,
+			LifecyclePolicy:    a.Repository.LifecyclePolicy,
+			Retain:             a.Repository.Retention == "retain",
+		},
+		Role: awsinfra.Role{
+			Name:              rec.RoleName,
+			Path:              a.Role.Path,
+			Description:       "Workloads of environment " + owner + " (Kratix promise environment)",
+			InlinePolicyName:  "repository-access",
+			InlinePolicy:      awsinfra.RepositoryAccessPolicy(awsinfra.RepositoryARN(rec.Region, a.AccountID, rec.RepositoryName)),
+			ManagedPolicyARNs: a.Role.ManagedPolicies,
+		},
+	}
+}
+
+// deletionTarget is what the delete workflow must remove from AWS: what
+// the record names if an earlier run made it in api mode, else what the
+// configuration would name, in case a first run was interrupted after
+// creating something. ok is false when AWS holds nothing of this request.
+func deletionTarget(obj *kratix.Object, cfg *Config, rec record) (d awsinfra.Desired, region string, ok bool) {
+	old := rec.AWS
+	switch {
+	case old != nil && old.Mode == AWSAPI:
+	case cfg.AWS.Mode == AWSAPI:
+		namespace := rec.Namespace
+		if namespace == "" {
+			namespace = hostNamespace(obj)
+		}
+		old = &awsRecord{
+			Region:         cfg.AWS.Region,
+			RepositoryName: cfg.AWS.Repository.Prefix + "/" + namespace,
+			RoleName:       shortName(cfg.AWS.Role.Prefix+namespace, 64),
+		}
+	default:
+		return d, "", false
+	}
+	owner := obj.Metadata.Namespace + "/" + obj.Metadata.Name
+	d = desiredAWS(cfg, owner, *old)
+	// Validation wants a trust policy; deleting never sends it.
+	d.Role.TrustPolicy = "{}"
+	if pi := old.PodIdentity; pi != nil {
+		d.PodIdentity = &awsinfra.PodIdentity{ClusterName: pi.ClusterName, Namespace: pi.Namespace, ServiceAccount: pi.ServiceAccount}
+	}
+	return d, old.Region, true
+}

@@ -119,3 +119,22 @@ func (p *deletePlan) Act(ctx context.Context, o Outside) (*kratix.Result, error)
 	}
 	return p.result(out), nil
 }
+
+// ensureAWS creates or repairs the resources. Resources an earlier run
+// ensured are described first; otherwise created first, so that an
+// interrupted first run is adopted by AWS's "already exists".
+func (p *plan) ensureAWS(ctx context.Context, o Outside) (*awsinfra.Result, error) {
+	client, err := o.newAWS(ctx, p.cfg, p.aws.record.Region, p.req.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	ensured := p.aws.record.Ensured
+	out, err := client.Ensure(ctx, p.aws.desired, awsinfra.Known{Repository: ensured, Role: ensured}, p.req.Env.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	if out.RoleARN != "" && out.RoleARN != p.aws.roleARN {
+		out.Unrepaired = append(out.Unrepaired, fmt.Sprintf("the role's ARN is %s, not %s as the manifests say", out.RoleARN, p.aws.roleARN))
+	}
+	return out, nil
+}

@@ -12,13 +12,14 @@
 // manifests and the status. Delete removes what api mode made in AWS.
 //
 // The stage follows the skeleton of package stage (stage.go, spec.go,
-// config.go, state.go, decide.go, outside.go, result.go). It reaches
-// outside systems through Outside, so that it can be
-// built without them: pipelines/environment is that lean binary, enough for
-// every run in ack mode but the one that deletes an expired request. When a
-// run needs AWS or the platform API, it hands over to
-// pipelines/environment/environment-aws, the same stage with the AWS SDK
-// and an HTTP client (package outside), shipped in the same image.
+// config.go, state.go, decide.go, outside.go, result.go; bundle.go and
+// manifests.go hold the documents). It reaches outside systems through
+// Outside, so that it can be built without them: pipelines/environment is
+// that lean binary, enough for every run in ack mode but the one that
+// deletes an expired request. When a run needs AWS or the platform API, it
+// hands over to pipelines/environment/environment-aws, the same stage with
+// the AWS SDK and an HTTP client (package outside), shipped in the same
+// image.
 package environment
 
 import (
