@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/promisekit/promisekit/internal/kratixsim"
 	"github.com/promisekit/promisekit/internal/leakcheck"
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/stage"
 )
 
 // Harness holds one object across runs of one stage.
@@ -284,4 +286,52 @@ func CompareGolden(t testing.TB, dir string, got map[string][]byte, update bool)
 			t.Errorf("%s: golden file %s was not produced", dir, name)
 		}
 	}
+}
+
+// Decider is a stage.Stage of any type parameters but its Outside.
+type Decider[Outside any] interface {
+	Decide(req *kratix.Request) (stage.Plan[Outside], error)
+}
+
+// SamePlan takes the steps of the harness's next configure run up to its
+// decision, twice from the same input, and fails unless both give the
+// same plan: a stage's Decide is a pure function of its input. It returns
+// the plan.
+func SamePlan[Outside any](h *Harness, s Decider[Outside]) stage.Plan[Outside] {
+	h.T.Helper()
+	_, env := h.prepare(kratix.ActionConfigure, h.PodDirs())
+	getenv := func(k string) string { return env[k] }
+	kenv, err := kratix.ReadEnv(getenv)
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	obj, err := kratix.ReadObject(env["KRATIX_INPUT_FILE"])
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	req := &kratix.Request{Env: kenv, Object: obj, Now: h.Now, ConfigPath: env[kratix.ConfigVariable], Getenv: getenv}
+	first, err := s.Decide(req)
+	if err != nil {
+		h.T.Fatalf("deciding: %v", err)
+	}
+	again, err := s.Decide(req)
+	if err != nil {
+		h.T.Fatalf("deciding again: %v", err)
+	}
+	if !reflect.DeepEqual(first, again) {
+		h.T.Fatalf("the same input gave two plans:\n%#v\n%#v", first, again)
+	}
+	return first
+}
+
+// EmptyConfig returns an empty platform configuration file: the stage's
+// defaults, whether or not the machine running the tests has a file at
+// the default path.
+func EmptyConfig(t testing.TB) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

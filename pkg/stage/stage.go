@@ -3,8 +3,8 @@
 // A stage is declared, not written out: a promise fills in a Stage (the API
 // it serves, how its platform configuration is read, the codec of its
 // state, the outside systems it may reach) and one Decide function per
-// workflow. Run then takes the same steps, in the same order, for every
-// promise:
+// workflow. Every run of its workflows then takes the same steps, in the
+// same order, for every promise:
 //
 //  1. kind: the object is of the Stage's apiVersion and kind;
 //  2. namespace: a namespaced request has one;
@@ -91,9 +91,9 @@ func (d Done[Outside]) Act(context.Context, Outside) (*kratix.Result, error) {
 // with kratix.FieldErrors naming the request's fields.
 type Decide[Spec, Config, State, Outside any] func(in *Input[Spec, Config, State]) (Plan[Outside], error)
 
-// Config is how a stage reads its platform configuration: one YAML file
-// (package platformconfig), decoded strictly over Default.
-type Config[C any] struct {
+// ConfigFile is how a stage reads its platform configuration: one YAML
+// file (package platformconfig), decoded strictly over Default.
+type ConfigFile[C any] struct {
 	// Default returns the configuration a platform gets without a file.
 	// It must be safe.
 	Default func() *C
@@ -106,7 +106,7 @@ type Config[C any] struct {
 // validates it. An empty path means platformconfig.DefaultPath, which may
 // be absent (the Promise mounts it optionally); a path that was named
 // explicitly must exist.
-func (c Config[C]) Load(path string) (*C, error) {
+func (c ConfigFile[C]) Load(path string) (*C, error) {
 	cfg := c.Default()
 	path, err := platformconfig.Load(path, cfg)
 	if err != nil {
@@ -123,9 +123,9 @@ func (c Config[C]) Load(path string) (*C, error) {
 // Stage is one promise's stage for one API. Outside is what the stage
 // reaches beyond its own object (a NATS account, AWS, the platform API);
 // main chooses it, so that tests and the local runner choose theirs.
-type Stage[Spec, Config_, State, Outside any] struct {
+type Stage[Spec, Config, State, Outside any] struct {
 	API    API
-	Config Config[Config_]
+	Config ConfigFile[Config]
 	// State loads what the last run kept. A stage that writes status but
 	// never reads it back leaves State's Key empty: then nothing is
 	// loaded, and status it does not read cannot fail a run.
@@ -134,26 +134,26 @@ type Stage[Spec, Config_, State, Outside any] struct {
 	// a team can write any status into its own request, so state that
 	// names an outside object is trusted only once bound to the request's
 	// identity. It runs after the state is loaded, before Decide.
-	Bind func(in *Input[Spec, Config_, State]) error
+	Bind func(in *Input[Spec, Config, State]) error
 	// Deadline bounds the whole run, from the configuration; 0: none.
-	Deadline func(*Config_) time.Duration
+	Deadline func(*Config) time.Duration
 	Outside  Outside
 	// Configure and Delete are the resource workflows; Delete may be nil
 	// when the stage has nothing outside to undo (Kratix removes the
 	// manifests itself).
-	Configure Decide[Spec, Config_, State, Outside]
-	Delete    Decide[Spec, Config_, State, Outside]
+	Configure Decide[Spec, Config, State, Outside]
+	Delete    Decide[Spec, Config, State, Outside]
 }
 
 // Workflows returns the stage's workflows for kratix.Main.
-func (s *Stage[Spec, Config_, State, Outside]) Workflows() kratix.Workflows {
+func (s *Stage[Spec, Config, State, Outside]) Workflows() kratix.Workflows {
 	return kratix.Workflows{
 		ResourceConfigure: s.workflow(s.Configure),
 		ResourceDelete:    s.workflow(s.deleteDecision()),
 	}
 }
 
-func (s *Stage[Spec, Config_, State, Outside]) deleteDecision() Decide[Spec, Config_, State, Outside] {
+func (s *Stage[Spec, Config, State, Outside]) deleteDecision() Decide[Spec, Config, State, Outside] {
 	if s.Delete == nil {
 		return s.removed
 	}
@@ -161,11 +161,11 @@ func (s *Stage[Spec, Config_, State, Outside]) deleteDecision() Decide[Spec, Con
 }
 
 // Serves reports whether the stage serves obj's apiVersion and kind.
-func (s *Stage[Spec, Config_, State, Outside]) Serves(obj *kratix.Object) bool {
+func (s *Stage[Spec, Config, State, Outside]) Serves(obj *kratix.Object) bool {
 	return obj.APIVersion == s.API.APIVersion && obj.Kind == s.API.Kind
 }
 
-func (s *Stage[Spec, Config_, State, Outside]) workflow(decide Decide[Spec, Config_, State, Outside]) kratix.StageFunc {
+func (s *Stage[Spec, Config, State, Outside]) workflow(decide Decide[Spec, Config, State, Outside]) kratix.StageFunc {
 	return func(ctx context.Context, req *kratix.Request) (*kratix.Result, error) {
 		return s.run(ctx, req, decide)
 	}
@@ -173,7 +173,7 @@ func (s *Stage[Spec, Config_, State, Outside]) workflow(decide Decide[Spec, Conf
 
 // Decide takes the steps up to the decision of req's workflow (configure
 // unless req.Env says delete) and returns the plan, without acting on it.
-func (s *Stage[Spec, Config_, State, Outside]) Decide(req *kratix.Request) (Plan[Outside], error) {
+func (s *Stage[Spec, Config, State, Outside]) Decide(req *kratix.Request) (Plan[Outside], error) {
 	decide := s.Configure
 	if req.Env.WorkflowAction == kratix.ActionDelete {
 		decide = s.deleteDecision()
@@ -183,7 +183,7 @@ func (s *Stage[Spec, Config_, State, Outside]) Decide(req *kratix.Request) (Plan
 }
 
 // run takes the steps of the package comment, in order.
-func (s *Stage[Spec, Config_, State, Outside]) run(ctx context.Context, req *kratix.Request, decide Decide[Spec, Config_, State, Outside]) (*kratix.Result, error) {
+func (s *Stage[Spec, Config, State, Outside]) run(ctx context.Context, req *kratix.Request, decide Decide[Spec, Config, State, Outside]) (*kratix.Result, error) {
 	in, plan, err := s.decide(req, decide)
 	if err != nil {
 		return nil, err
@@ -203,12 +203,12 @@ func (s *Stage[Spec, Config_, State, Outside]) run(ctx context.Context, req *kra
 }
 
 // decide takes steps 1 to 6: nothing in them reaches outside.
-func (s *Stage[Spec, Config_, State, Outside]) decide(req *kratix.Request, decide Decide[Spec, Config_, State, Outside]) (*Input[Spec, Config_, State], Plan[Outside], error) {
+func (s *Stage[Spec, Config, State, Outside]) decide(req *kratix.Request, decide Decide[Spec, Config, State, Outside]) (*Input[Spec, Config, State], Plan[Outside], error) {
 	obj := req.Object
 	if err := obj.CheckKind(s.API.APIVersion, s.API.Kind); err != nil {
 		return nil, nil, err
 	}
-	in := &Input[Spec, Config_, State]{Request: req}
+	in := &Input[Spec, Config, State]{Request: req}
 	var err error
 	if in.Namespace, err = s.namespace(req); err != nil {
 		return nil, nil, err
@@ -243,7 +243,7 @@ func (s *Stage[Spec, Config_, State, Outside]) decide(req *kratix.Request, decid
 // namespace returns the request's namespace: the object's own, or where
 // the object has none (a request written by hand for a local run), the
 // one Kratix names in KRATIX_OBJECT_NAMESPACE.
-func (s *Stage[Spec, Config_, State, Outside]) namespace(req *kratix.Request) (string, error) {
+func (s *Stage[Spec, Config, State, Outside]) namespace(req *kratix.Request) (string, error) {
 	if s.API.ClusterScoped {
 		return "", nil
 	}
@@ -256,7 +256,7 @@ func (s *Stage[Spec, Config_, State, Outside]) namespace(req *kratix.Request) (s
 
 // removed is the delete workflow of a stage that made nothing outside the
 // state store: Kratix removes what the configure workflow wrote.
-func (s *Stage[Spec, Config_, State, Outside]) removed(in *Input[Spec, Config_, State]) (Plan[Outside], error) {
+func (s *Stage[Spec, Config, State, Outside]) removed(in *Input[Spec, Config, State]) (Plan[Outside], error) {
 	m := in.Object.Metadata
 	name := m.Name
 	if in.Namespace != "" {
@@ -287,7 +287,7 @@ type Served interface {
 	api() API
 }
 
-func (s *Stage[Spec, Config_, State, Outside]) api() API { return s.API }
+func (s *Stage[Spec, Config, State, Outside]) api() API { return s.API }
 
 // Kinds returns the workflows of a binary that serves several APIs (the
 // apiaggregator binary serves ApiAggregator and ApiAggregatorTarget): each

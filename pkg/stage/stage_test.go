@@ -66,7 +66,7 @@ var widgetCodec = state.Codec[widgetState]{Key: "widget", Version: 1}
 func widgetStage(o *calls) *Stage[widgetSpec, widgetConfig, widgetState, *calls] {
 	return &Stage[widgetSpec, widgetConfig, widgetState, *calls]{
 		API: API{APIVersion: "test.promisekit.dev/v1", Kind: "Widget"},
-		Config: Config[widgetConfig]{
+		Config: ConfigFile[widgetConfig]{
 			Default: func() *widgetConfig { return &widgetConfig{MaxSize: 10} },
 			Validate: func(c *widgetConfig) error {
 				if c.MaxSize < 1 {

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/promisekit/promisekit/internal/kratixsim"
+	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
 )
@@ -123,7 +124,7 @@ func BenchmarkConfigureTarget(b *testing.B) {
 			}
 			env := kratixsim.Env(obj, workflowOf(b, KindTarget))
 			env["KRATIX_INPUT_FILE"], env["KRATIX_OUTPUT_DIR"], env["KRATIX_METADATA_DIR"] = paths.InputFile, paths.OutputDir, paths.MetadataDir
-			env[kratix.ConfigVariable] = emptyConfig(b)
+			env[kratix.ConfigVariable] = stagetest.EmptyConfig(b)
 			getenv := func(k string) string { return env[k] }
 			w := Workflows(func(func(string) string, ...platformapi.Option) (platformapi.API, error) {
 				return platformapi.NewDir(api), nil

@@ -94,7 +94,7 @@ func defaultConfig() *Config {
 }
 
 // configFile is how both stages read the platform configuration.
-var configFile = stage.Config[Config]{Default: defaultConfig, Validate: (*Config).validate}
+var configFile = stage.ConfigFile[Config]{Default: defaultConfig, Validate: (*Config).validate}
 
 // Time limits unless the configuration says otherwise.
 const (

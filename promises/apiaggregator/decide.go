@@ -52,8 +52,9 @@ type targetPlan struct {
 	spec *targetSpec
 	me   claimant
 	ref  objectRef // the aggregator
-	// getenv is for Outside.Connect (the Pod's KUBERNETES_SERVICE_*).
-	getenv func(string) string
+	// req is the run's request; Outside.Connect reads the Pod's
+	// KUBERNETES_SERVICE_* through req.Getenv.
+	req *kratix.Request
 }
 
 func decideTarget(in *targetInput) (stage.Plan[Outside], error) {
@@ -62,7 +63,7 @@ func decideTarget(in *targetInput) (stage.Plan[Outside], error) {
 		return nil, err
 	}
 	me := claimantOf(in.Object)
-	return &targetPlan{cfg: in.Config, spec: spec, me: me, ref: spec.AggregatorRef.resolve(me.Namespace), getenv: in.Getenv}, nil
+	return &targetPlan{cfg: in.Config, spec: spec, me: me, ref: spec.AggregatorRef.resolve(me.Namespace), req: in.Request}, nil
 }
 
 // aggregatorFromConfig is what a target assumes about its aggregator when it

@@ -34,7 +34,7 @@ func (p *targetPlan) Act(ctx context.Context, o Outside) (*kratix.Result, error)
 	if p.cfg.PlatformAPI == APIOff {
 		agg = aggregatorFromConfig(*p.cfg, p.ref)
 	} else {
-		if client, err = o.Connect(p.getenv, platformapi.WithTimeout(p.cfg.PlatformAPITimeout.Or(defaultPlatformAPITimeout))); err != nil {
+		if client, err = o.Connect(p.req.Getenv, platformapi.WithTimeout(p.cfg.PlatformAPITimeout.Or(defaultPlatformAPITimeout))); err != nil {
 			return nil, fmt.Errorf("connecting to the platform API: %w", err)
 		}
 		if agg, err = readAggregator(ctx, client, p.ref); err != nil {

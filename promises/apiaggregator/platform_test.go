@@ -52,17 +52,6 @@ func newPlatform(t *testing.T, configYAML string) *testPlatform {
 	return p
 }
 
-// emptyConfig returns an empty configuration file: the defaults, whether
-// or not the machine running the tests has a file at the default path.
-func emptyConfig(t testing.TB) string {
-	t.Helper()
-	file := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return file
-}
-
 // connect is the stage's Connect: the fake API server's client.
 func (p *testPlatform) connect(func(string) string, ...platformapi.Option) (platformapi.API, error) {
 	p.mu.Lock()

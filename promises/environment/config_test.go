@@ -4,10 +4,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/promisekit/promisekit/internal/stagetest"
 )
 
 func TestLoadConfigDefaults(t *testing.T) {
-	cfg, err := loadConfig(emptyConfig(t))
+	cfg, err := loadConfig(stagetest.EmptyConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
 )
 
@@ -37,7 +38,7 @@ func FuzzConfigure(f *testing.F) {
 			Metadata: kratix.ObjectMeta{Name: name, Namespace: "default", UID: "u", CreationTimestamp: "2026-10-31T09:00:00Z"},
 			Spec:     json.RawMessage(spec),
 		}
-		req := &kratix.Request{Object: obj, ConfigPath: emptyConfig(t), Getenv: func(string) string { return "" }}
+		req := &kratix.Request{Object: obj, ConfigPath: stagetest.EmptyConfig(t), Getenv: func(string) string { return "" }}
 		res, err := Workflows(Outside{}).ResourceConfigure(context.Background(), req)
 		if err != nil {
 			return

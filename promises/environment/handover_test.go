@@ -38,7 +38,7 @@ func TestHandOver(t *testing.T) {
 				return errors.New("no environment-aws here")
 			}}
 			h := stagetest.New(t, "environment", Workflows(lean), configureWorkflow, request(t, tt.request, nil))
-			h.Env[kratix.ConfigVariable] = emptyConfig(t)
+			h.Env[kratix.ConfigVariable] = stagetest.EmptyConfig(t)
 			if tt.config != "" {
 				h.Env[kratix.ConfigVariable], _ = filepath.Abs(tt.config)
 			}

@@ -120,20 +120,9 @@ func newPipeline(t testing.TB, object []byte, configFile string, deleteRequest f
 		}
 		p.Env[kratix.ConfigVariable] = abs
 	} else {
-		p.Env[kratix.ConfigVariable] = emptyConfig(t)
+		p.Env[kratix.ConfigVariable] = stagetest.EmptyConfig(t)
 	}
 	return p
-}
-
-// emptyConfig returns an empty configuration file: the defaults, whether
-// or not the machine running the tests has a file at the default path.
-func emptyConfig(t testing.TB) string {
-	t.Helper()
-	file := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return file
 }
 
 // loadConfig reads the platform configuration at path as the stage does.

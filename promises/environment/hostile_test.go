@@ -140,7 +140,7 @@ func TestHostileRequests(t *testing.T) {
 		Harness: func(t *testing.T) *stagetest.Harness {
 			h := stagetest.New(t, "environment", Workflows(Outside{}), configureWorkflow, base)
 			// Not the default path: a machine running the tests may have one.
-			h.Env[kratix.ConfigVariable] = emptyConfig(t)
+			h.Env[kratix.ConfigVariable] = stagetest.EmptyConfig(t)
 			if ackMode[path.Base(t.Name())+".yaml"] {
 				h.Env[kratix.ConfigVariable] = ackConfig
 			}

@@ -33,7 +33,7 @@ const (
 func New(o Outside) *stage.Stage[Spec, Config, record, Outside] {
 	return &stage.Stage[Spec, Config, record, Outside]{
 		API:       stage.API{APIVersion: APIVersion, Kind: Kind},
-		Config:    stage.Config[Config]{Default: defaultConfig, Validate: (*Config).validate},
+		Config:    stage.ConfigFile[Config]{Default: defaultConfig, Validate: (*Config).validate},
 		State:     stateCodec,
 		Deadline:  (*Config).deadline,
 		Outside:   o,

@@ -27,7 +27,7 @@ const (
 func New(o Outside) *stage.Stage[Spec, Config, State, Outside] {
 	return &stage.Stage[Spec, Config, State, Outside]{
 		API:       stage.API{APIVersion: APIVersion, Kind: Kind},
-		Config:    stage.Config[Config]{Default: defaultConfig, Validate: (*Config).validate},
+		Config:    stage.ConfigFile[Config]{Default: defaultConfig, Validate: (*Config).validate},
 		State:     stateCodec,
 		Outside:   o,
 		Configure: decideConfigure,
