@@ -100,13 +100,13 @@ func TestMain(m *testing.M) {
 	case "apiaggregator":
 		kratix.Main("apiaggregator", apiaggregator.Workflows(localapi.Connect))
 	case "natsuser":
-		kratix.Main("natsuser", natsuser.Workflows())
+		kratix.Main("natsuser", natsuser.Workflows(natsuser.Outside{}))
 	case "environment":
 		// The lean binary's stage, without its hand-over to
 		// environment-aws: no input here gets as far as needing it.
 		kratix.Main("environment", environment.Workflows(environment.Outside{}))
 	case "example":
-		kratix.Main("example", example.Workflows())
+		kratix.Main("example", example.Workflows(example.Outside{}))
 	default:
 		os.Exit(3)
 	}

@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	kratix.Main("natsuser", natsuser.Workflows())
+	kratix.Main("natsuser", natsuser.Workflows(natsuser.Outside{}))
 }

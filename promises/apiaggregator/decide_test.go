@@ -13,8 +13,8 @@ func TestDecideIsPure(t *testing.T) {
 	for _, file := range []string{"examples/portal.yaml", "examples/orders.yaml", "examples/invoices.yaml", "examples/legacy-orders.yaml"} {
 		h := p.request(readFile(t, file))
 		kinds := map[string]func() any{
-			KindAggregator: func() any { return stagetest.SamePlan(h, aggregatorStage(Outside{})) },
-			KindTarget:     func() any { return stagetest.SamePlan(h, targetStage(Outside{})) },
+			KindAggregator: func() any { return stagetest.SamePlan(h, aggregatorStage(nil)) },
+			KindTarget:     func() any { return stagetest.SamePlan(h, targetStage(nil)) },
 		}
 		kind, _ := h.Object["kind"].(string)
 		if plan := kinds[kind](); plan == nil {

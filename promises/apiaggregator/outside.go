@@ -9,14 +9,10 @@ import (
 )
 
 // Outside is what the stages reach beyond their own object: the platform
-// API, for a target's aggregator and siblings. An aggregator reaches
-// nothing.
-type Outside struct {
-	// Connect returns the platform API client. The binary's main chooses
-	// it (the cluster's API server, or the local runner's directory);
-	// tests pass a client for an httptest server.
-	Connect platformapi.Connect
-}
+// API, for a target's aggregator and siblings (an aggregator reaches
+// nothing). The binary's main chooses it (the cluster's API server, or the
+// local runner's directory); tests pass a client for a fake server.
+type Outside platformapi.Connect
 
 // Act renders the aggregator's documents: an aggregator reaches nothing
 // outside.
@@ -34,7 +30,7 @@ func (p *targetPlan) Act(ctx context.Context, o Outside) (*kratix.Result, error)
 	if p.cfg.PlatformAPI == APIOff {
 		agg = aggregatorFromConfig(*p.cfg, p.ref)
 	} else {
-		if client, err = o.Connect(p.req.Getenv, platformapi.WithTimeout(p.cfg.PlatformAPITimeout.Or(defaultPlatformAPITimeout))); err != nil {
+		if client, err = o(p.req.Getenv, platformapi.WithTimeout(p.cfg.PlatformAPITimeout.Or(defaultPlatformAPITimeout))); err != nil {
 			return nil, fmt.Errorf("connecting to the platform API: %w", err)
 		}
 		if agg, err = readAggregator(ctx, client, p.ref); err != nil {

@@ -58,9 +58,8 @@ const (
 )
 
 // Workflows returns the stage functions of the apiaggregator binary, for
-// both Promises; a target's stage reads the platform API through connect.
-func Workflows(connect platformapi.Connect) kratix.Workflows {
-	o := Outside{Connect: connect}
+// both Promises; a target's stage reads the platform API through o.
+func Workflows(o Outside) kratix.Workflows {
 	return stage.Kinds(aggregatorStage(o), targetStage(o))
 }
 

@@ -111,7 +111,7 @@ func newSelfHosted(t testing.TB) *selfHostedEnv {
 }
 
 func (e *selfHostedEnv) harness(t testing.TB, name, spec string) *stagetest.Harness {
-	h := stagetest.New(t, "natsuser", Workflows(), workflow, newRequest(name, spec))
+	h := stagetest.New(t, "natsuser", Workflows(Outside{}), workflow, newRequest(name, spec))
 	h.Env = e.keys.Env()
 	// nats-server checks expiry against the wall clock.
 	h.Now = time.Now().UTC().Truncate(time.Second)
@@ -193,7 +193,7 @@ func newCloudWithoutNATS(t testing.TB) *cloudEnv {
 }
 
 func (e *cloudEnv) harness(t testing.TB, name, spec string) *stagetest.Harness {
-	h := stagetest.New(t, "natsuser", Workflows(), workflow, newRequest(name, spec))
+	h := stagetest.New(t, "natsuser", Workflows(Outside{}), workflow, newRequest(name, spec))
 	h.Env["PROMISEKIT_CONFIG"] = e.config
 	h.Now = e.clock.now()
 	return h

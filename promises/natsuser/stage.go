@@ -42,7 +42,7 @@ func New(o Outside) *stage.Stage[Spec, Config, record, Outside] {
 	}
 }
 
-// Workflows are the stage's workflows, for kratix.Main.
-func Workflows() kratix.Workflows {
-	return New(Outside{}).Workflows()
+// Workflows are the stage's workflows, reaching NATS accounts through o.
+func Workflows(o Outside) kratix.Workflows {
+	return New(o).Workflows()
 }

@@ -10,7 +10,7 @@ import (
 // TestDecideIsPure: the same request, configuration and state give the
 // same plan, on the first run and on a re-run with state.
 func TestDecideIsPure(t *testing.T) {
-	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "examples/greeting.yaml"))
+	h := stagetest.New(t, "example", Workflows(Outside{}), workflow, readFile(t, "examples/greeting.yaml"))
 	first := stagetest.SamePlan(h, New(Outside{})).(*plan)
 	if out := h.Configure(context.Background()); out.Err != nil {
 		t.Fatal(out.Err)

@@ -35,7 +35,7 @@ func request(spec string) []byte {
 }
 
 func TestConfigure(t *testing.T) {
-	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "examples/greeting.yaml"))
+	h := stagetest.New(t, "example", Workflows(Outside{}), workflow, readFile(t, "examples/greeting.yaml"))
 	out := h.Configure(context.Background())
 	if out.Err != nil {
 		t.Fatal(out.Err)
@@ -84,7 +84,7 @@ metadata:
 }
 
 func TestReplicasDefault(t *testing.T) {
-	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "examples/greeting-defaults.yaml"))
+	h := stagetest.New(t, "example", Workflows(Outside{}), workflow, readFile(t, "examples/greeting-defaults.yaml"))
 	out := h.Configure(context.Background())
 	if out.Err != nil {
 		t.Fatal(out.Err)
@@ -102,7 +102,7 @@ func TestReplicasDefault(t *testing.T) {
 }
 
 func TestRerunIsByteIdentical(t *testing.T) {
-	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "examples/greeting.yaml"))
+	h := stagetest.New(t, "example", Workflows(Outside{}), workflow, readFile(t, "examples/greeting.yaml"))
 	first := h.Configure(context.Background())
 	if first.Err != nil {
 		t.Fatal(first.Err)
@@ -124,7 +124,7 @@ func TestRerunIsByteIdentical(t *testing.T) {
 }
 
 func TestStateRoundTrip(t *testing.T) {
-	h := stagetest.New(t, "example", Workflows(), workflow, request("{greeting: One}"))
+	h := stagetest.New(t, "example", Workflows(Outside{}), workflow, request("{greeting: One}"))
 	steps := []struct {
 		greeting string
 		want     map[string]any
@@ -148,7 +148,7 @@ func TestStateRoundTrip(t *testing.T) {
 
 func TestStateFromANewerReleaseIsRefused(t *testing.T) {
 	obj := string(request("{greeting: Hi}")) + "status:\n  greeting: {schemaVersion: 2, firstGreeting: Hi, lastGreeting: Hi, changes: 0}\n"
-	h := stagetest.New(t, "example", Workflows(), workflow, []byte(obj))
+	h := stagetest.New(t, "example", Workflows(Outside{}), workflow, []byte(obj))
 	out := h.Configure(context.Background())
 	want := "status.greeting: schema version 2 was written by a newer release (this one reads up to 1)"
 	if out.Err == nil || out.Err.Error() != want {
@@ -172,7 +172,7 @@ func TestInvalidRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := stagetest.New(t, "example", Workflows(), workflow, request(tt.spec))
+			h := stagetest.New(t, "example", Workflows(Outside{}), workflow, request(tt.spec))
 			out := h.Configure(context.Background())
 			if out.Err == nil || kratix.OneLine(out.Err) != tt.want {
 				t.Fatalf("error = %v, want %q", out.Err, tt.want)
@@ -185,7 +185,7 @@ func TestInvalidRequests(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
-	h := stagetest.New(t, "example", Workflows(), workflow, readFile(t, "examples/greeting.yaml"))
+	h := stagetest.New(t, "example", Workflows(Outside{}), workflow, readFile(t, "examples/greeting.yaml"))
 	if out := h.Configure(context.Background()); out.Err != nil {
 		t.Fatal(out.Err)
 	}
@@ -257,7 +257,7 @@ func TestValidationAgreesWithTheCRD(t *testing.T) {
 	}
 	for _, spec := range specs {
 		problems := v.Validate(request(spec))
-		h := stagetest.New(t, "example", Workflows(), workflow, request(spec))
+		h := stagetest.New(t, "example", Workflows(Outside{}), workflow, request(spec))
 		out := h.Configure(context.Background())
 		if crdOK, goOK := len(problems) == 0, out.Err == nil; crdOK != goOK {
 			t.Errorf("spec %s: the CRD says %q, the stage says %v", spec, problems, out.Err)

@@ -44,7 +44,7 @@ func TestHostileRequests(t *testing.T) {
 		CRD: loadOwnCRD(t),
 		Dir: "testdata/hostile/greeting",
 		Harness: func(t *testing.T) *stagetest.Harness {
-			return stagetest.New(t, "example", Workflows(), workflow, base)
+			return stagetest.New(t, "example", Workflows(Outside{}), workflow, base)
 		},
 	}, append(cases, hostile.Generated(t, base)...))
 }

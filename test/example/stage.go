@@ -35,8 +35,8 @@ func New(o Outside) *stage.Stage[Spec, Config, State, Outside] {
 	}
 }
 
-// Workflows returns the stage's workflows: the resource configure and
-// delete pipelines of promise.yaml.
-func Workflows() kratix.Workflows {
-	return New(Outside{}).Workflows()
+// Workflows returns the stage's workflows, the resource configure and
+// delete pipelines of promise.yaml, reaching outside systems through o.
+func Workflows(o Outside) kratix.Workflows {
+	return New(o).Workflows()
 }

@@ -8,5 +8,5 @@ import (
 )
 
 func main() {
-	kratix.Main("example", example.Workflows())
+	kratix.Main("example", example.Workflows(example.Outside{}))
 }
