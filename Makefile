@@ -88,12 +88,26 @@ images:
 		docker build --build-arg PIPELINE=$$p --build-arg VERSION=$(VERSION) -t $(REGISTRY)/$$p:$(VERSION) . || exit 1; \
 	done
 
-# The Promise files with their images pointed at this build.
+# The Promise files, one per Promise as dist/<name>-promise.yaml (a
+# directory's promise.yaml takes the directory's name), with their images
+# pointed at this build, their
+# kratix.io/promise-version label at VERSION, and their pipelines in
+# NAMESPACE (the namespace every ConfigMap, Secret and ServiceAccount the
+# pipelines mount is created in: README.md, "Install").
+NAMESPACE ?= promisekit-system
+DIST      ?= dist
 promises:
-	@mkdir -p dist
+	@echo '$(NAMESPACE)' | grep -Eqx '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?' || { echo "NAMESPACE=$(NAMESPACE) is not a namespace name (a DNS label)" >&2; exit 1; }
+	@echo '$(VERSION)' | grep -Eqx '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?' || { echo "VERSION=$(VERSION) is not a label value (kratix.io/promise-version)" >&2; exit 1; }
+	@mkdir -p $(DIST)
 	@for f in promises/*/*promise.yaml; do \
-		sed -E 's#ghcr\.io/promisekit/([a-z0-9-]+):[A-Za-z0-9._-]+#$(REGISTRY)/\1:$(VERSION)#g' $$f > dist/$$(basename $$f); \
-		echo "dist/$$(basename $$f)"; \
+		out=$(DIST)/$$(basename $$f); \
+		[ "$$(basename $$f)" != promise.yaml ] || out=$(DIST)/$$(basename $$(dirname $$f))-promise.yaml; \
+		sed -E -e 's#ghcr\.io/promisekit/([a-z0-9-]+):[A-Za-z0-9._-]+#$(REGISTRY)/\1:$(VERSION)#g' \
+			-e 's#^( +pipelineNamespace:) promisekit-system$$#\1 $(NAMESPACE)#' \
+			-e 's#^( +kratix\.io/promise-version:) .*$$#\1 $(VERSION)#' \
+			$$f > $$out; \
+		echo "$$out"; \
 	done
 
 # Every fuzz target for FUZZTIME each; the seed corpora run in `make test` too.

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -334,4 +335,38 @@ func EmptyConfig(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return file
+}
+
+// StatusCopy returns a deep copy of the object's status key, for a test to
+// change and put back (a forged status, say).
+func (h *Harness) StatusCopy(key string) map[string]any {
+	h.T.Helper()
+	v, ok := h.Status()[key].(map[string]any)
+	if !ok {
+		h.T.Fatalf("status.%s is not an object", key)
+	}
+	return deepCopy(h.T, v)
+}
+
+// SetStatus sets the object's status key, as whoever can write the
+// request's status would.
+func (h *Harness) SetStatus(key string, value any) {
+	status, _ := h.Object["status"].(map[string]any)
+	if status == nil {
+		status = map[string]any{}
+		h.Object["status"] = status
+	}
+	status[key] = value
+}
+
+// CheckRefused fails unless the run failed with one line starting with
+// field, and wrote nothing: Kratix then keeps the earlier output.
+func CheckRefused(t testing.TB, out *Outcome, field string) {
+	t.Helper()
+	if out.Err == nil || !strings.HasPrefix(out.Err.Error(), field+": ") || strings.ContainsAny(out.Err.Error(), "\r\n") {
+		t.Fatalf("error %v, want one line starting with %q", out.Err, field+": ")
+	}
+	if len(out.Files) != 0 || out.StatusYAML != nil {
+		t.Errorf("a refused run wrote %d files and status %q", len(out.Files), out.StatusYAML)
+	}
 }

@@ -7,8 +7,10 @@
 // bytes, and Kratix commits every byte change to git. Seal therefore returns
 // a Record (the ciphertext and what it is bound to) that the caller keeps in
 // its state; Manifest re-emits a byte-identical SealedSecret from a Record
-// without the plaintext. A caller seals only when the plaintext is new or
-// the Record no longer fits (see Record.Fits).
+// without the plaintext. A caller seals only when the plaintext is new, the
+// Record no longer fits its Secret (Record.Fits) or the key that sealed it
+// was retired (Record.KeyRetired). A new certificate alone is no reason:
+// the controller keeps its earlier keys and decrypts with all of them.
 package sealing
 
 import (
@@ -34,8 +36,9 @@ const MinKeyBits = 2048
 type Certificate struct {
 	Key *rsa.PublicKey
 	// KeyFingerprint identifies the key pair the way the controller does
-	// (crypto.PublicKeyFingerprint); a renewed certificate for the same
-	// key keeps it, so ciphertext stays valid.
+	// (crypto.PublicKeyFingerprint: "SHA256:" and unpadded base64, as
+	// ssh-keygen -l prints the key; see CheckKeyFingerprint). A renewed
+	// certificate for the same key keeps it.
 	KeyFingerprint string
 	// SHA256 is the certificate's fingerprint as `openssl x509 -fingerprint
 	// -sha256` prints it, without colons, in lower case.

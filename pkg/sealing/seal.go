@@ -60,6 +60,7 @@ type Target struct {
 // is meant to be kept in a stage's state, so that later runs can re-emit the
 // same SealedSecret byte for byte.
 type Record struct {
+	// KeyFingerprint is the sealing key's (Certificate.KeyFingerprint).
 	KeyFingerprint string            `json:"keyFingerprint"`
 	Namespace      string            `json:"namespace"`
 	Name           string            `json:"name"`
@@ -67,13 +68,24 @@ type Record struct {
 	EncryptedData  map[string]string `json:"encryptedData"`
 }
 
-// Fits reports whether r can be re-emitted for t under cert: sealed with the
-// same key, for the same Secret and scope. When it does not, the plaintext
-// must be sealed again.
-func (r Record) Fits(cert *Certificate, t Target) bool {
+// Fits reports whether r can be re-emitted for t: it holds data sealed for
+// the same Secret and scope. When it does not, the plaintext must be sealed
+// again.
+//
+// The key r was sealed with is not part of it: the controller keeps every
+// key it renews and decrypts with all of them, so a newer certificate is no
+// reason to seal again. Only a key the platform retired is (KeyRetired).
+func (r Record) Fits(t Target) bool {
 	return len(r.EncryptedData) > 0 &&
-		r.KeyFingerprint == cert.KeyFingerprint &&
 		r.Namespace == t.Namespace && r.Name == t.Name && r.Scope == t.Scope
+}
+
+// KeyRetired reports whether r was sealed with one of the retired keys,
+// given as key fingerprints (Certificate.KeyFingerprint). A Record that
+// does not say which key sealed it counts as retired: it cannot be told
+// apart from one that was.
+func (r Record) KeyRetired(retired []string) bool {
+	return r.KeyFingerprint == "" || slices.Contains(retired, r.KeyFingerprint)
 }
 
 // Seal encrypts every entry of data for t. rnd is crypto/rand.Reader outside

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -472,7 +473,7 @@ func TestManifestFromRecordIsStable(t *testing.T) {
 		if err := json.Unmarshal(stored, &back); err != nil {
 			t.Fatal(err)
 		}
-		if !back.Fits(p.cert, target) {
+		if !back.Fits(target) || back.KeyRetired(nil) {
 			t.Fatalf("run %d: stored Record no longer fits", i)
 		}
 		m, err := Manifest(back, tmpl)
@@ -661,7 +662,53 @@ func TestSecretKeyValidation(t *testing.T) {
 }
 
 func TestRecordFits(t *testing.T) {
-	p := pair(t, 2048)
+	p, other := pair(t, 2048), pair(t, 4096)
+	target := Target{Namespace: "ns", Name: "n", Scope: NamespaceWide}
+	rec, err := Seal(rand.Reader, p.cert, target, map[string][]byte{"k": []byte("v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sealed with another key: the controller decrypts with every key it
+	// holds, so the key is not part of fitting (see KeyRetired).
+	otherKey, err := Seal(rand.Reader, other.cert, target, map[string][]byte{"k": []byte("v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := rec
+	empty.EncryptedData = nil
+
+	tests := []struct {
+		name   string
+		rec    Record
+		target Target
+		want   bool
+	}{
+		{"same", rec, target, true},
+		{"sealed with another key", otherKey, target, true},
+		{"other name", rec, Target{Namespace: "ns", Name: "m", Scope: NamespaceWide}, false},
+		{"other namespace", rec, Target{Namespace: "other", Name: "n", Scope: NamespaceWide}, false},
+		{"other scope", rec, Target{Namespace: "ns", Name: "n", Scope: Strict}, false},
+		{"empty record", empty, target, false},
+		{"zero record", Record{}, target, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.rec.Fits(tc.target); got != tc.want {
+				t.Errorf("Fits = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRecordKeyRetired(t *testing.T) {
+	p, other := pair(t, 2048), pair(t, 4096)
+	rec, err := Seal(rand.Reader, p.cert, Target{Namespace: "ns", Name: "n", Scope: Strict}, map[string][]byte{"k": []byte("v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.KeyFingerprint != p.cert.KeyFingerprint {
+		t.Fatalf("Record names key %s, sealed with %s", rec.KeyFingerprint, p.cert.KeyFingerprint)
+	}
 	// A renewed certificate for the same key keeps the key fingerprint.
 	renewed, err := crypto.SignKeyWithNotBefore(rand.Reader, p.priv, p.x509.NotBefore.Add(time.Minute), time.Hour, "renewed")
 	if err != nil {
@@ -671,39 +718,123 @@ func TestRecordFits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if renewedCert.SHA256 == p.cert.SHA256 {
-		t.Fatal("renewed certificate has the same SHA-256")
+	if renewedCert.SHA256 == p.cert.SHA256 || renewedCert.KeyFingerprint != p.cert.KeyFingerprint {
+		t.Fatalf("renewed certificate: SHA-256 %s (was %s), key %s (was %s)", renewedCert.SHA256, p.cert.SHA256, renewedCert.KeyFingerprint, p.cert.KeyFingerprint)
 	}
-	target := Target{Namespace: "ns", Name: "n", Scope: NamespaceWide}
-	rec, err := Seal(rand.Reader, p.cert, target, map[string][]byte{"k": []byte("v")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherKey := *p.cert
-	otherKey.KeyFingerprint = "0000000000000000"
-	empty := rec
-	empty.EncryptedData = nil
+	unknown := rec
+	unknown.KeyFingerprint = ""
 
 	tests := []struct {
-		name   string
-		rec    Record
-		cert   *Certificate
-		target Target
-		want   bool
+		name    string
+		rec     Record
+		retired []string
+		want    bool
 	}{
-		{"same", rec, p.cert, target, true},
-		{"renewed certificate, same key", rec, renewedCert, target, true},
-		{"other key", rec, &otherKey, target, false},
-		{"other name", rec, p.cert, Target{Namespace: "ns", Name: "m", Scope: NamespaceWide}, false},
-		{"other namespace", rec, p.cert, Target{Namespace: "other", Name: "n", Scope: NamespaceWide}, false},
-		{"other scope", rec, p.cert, Target{Namespace: "ns", Name: "n", Scope: Strict}, false},
-		{"empty record", empty, p.cert, target, false},
-		{"zero record", Record{}, p.cert, target, false},
+		{"nothing retired", rec, nil, false},
+		{"another key retired", rec, []string{other.cert.KeyFingerprint}, false},
+		{"its key retired", rec, []string{other.cert.KeyFingerprint, p.cert.KeyFingerprint}, true},
+		{"its key retired, named by a renewed certificate", rec, []string{renewedCert.KeyFingerprint}, true},
+		{"its certificate's SHA-256 is not its key", rec, []string{p.cert.SHA256}, false},
+		{"key not recorded", unknown, nil, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.rec.Fits(tc.cert, tc.target); got != tc.want {
-				t.Errorf("Fits = %v, want %v", got, tc.want)
+			if got := tc.rec.KeyRetired(tc.retired); got != tc.want {
+				t.Errorf("KeyRetired(%v) = %v, want %v", tc.retired, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestKeyRenewal: after the controller renews its key, what was sealed
+// with the old key still fits and still opens, because the controller
+// decrypts with every key it holds; what is sealed from then on uses the
+// new key. Unseal is the controller's own.
+func TestKeyRenewal(t *testing.T) {
+	old, renewed := pair(t, 2048), pair(t, 4096)
+	target := Target{Namespace: "team-a", Name: "creds", Scope: Strict}
+	data := map[string][]byte{"token": []byte("s3cr3t")}
+	oldRec, oldYAML := sealYAML(t, old, target, data, Template{})
+	newRec, newYAML := sealYAML(t, renewed, target, data, Template{})
+	if oldRec.KeyFingerprint != old.cert.KeyFingerprint || newRec.KeyFingerprint != renewed.cert.KeyFingerprint {
+		t.Fatalf("records name keys %s and %s", oldRec.KeyFingerprint, newRec.KeyFingerprint)
+	}
+	if !oldRec.Fits(target) || oldRec.KeyRetired(nil) {
+		t.Fatal("the old Record must be kept after a renewal")
+	}
+	if !oldRec.KeyRetired([]string{old.cert.KeyFingerprint}) || newRec.KeyRetired([]string{old.cert.KeyFingerprint}) {
+		t.Fatal("retiring the old key must rule out the old Record only")
+	}
+
+	keys := func(ps ...*testPair) map[string]*rsa.PrivateKey {
+		m := map[string]*rsa.PrivateKey{}
+		for _, p := range ps {
+			m[p.cert.KeyFingerprint] = p.priv
+		}
+		return m
+	}
+	tests := []struct {
+		name     string
+		manifest []byte
+		keys     map[string]*rsa.PrivateKey
+		wantOpen bool
+	}{
+		{"old SealedSecret, controller holds both keys", oldYAML, keys(old, renewed), true},
+		{"new SealedSecret, controller holds both keys", newYAML, keys(old, renewed), true},
+		{"old SealedSecret, old key dropped", oldYAML, keys(renewed), false},
+		{"new SealedSecret, sealed with the new key only", newYAML, keys(old), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sec, err := decodeStrict(t, tc.manifest).Unseal(scheme.Codecs, tc.keys)
+			if !tc.wantOpen {
+				if err == nil {
+					t.Fatal("unsealed without the key it was sealed with")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Unseal: %v", err)
+			}
+			if !sameData(sec.Data, data) {
+				t.Errorf("Data = %q", sec.Data)
+			}
+		})
+	}
+}
+
+func TestCheckKeyFingerprint(t *testing.T) {
+	small, big := pair(t, 2048), pair(t, 4096)
+	zero := "SHA256:" + strings.Repeat("A", 43) // the digest of all zeroes
+	tests := []struct {
+		name    string
+		in      string
+		wantErr string // "" when valid
+	}{
+		{"2048-bit key", small.cert.KeyFingerprint, ""},
+		{"4096-bit key", big.cert.KeyFingerprint, ""},
+		{"zero digest", zero, ""},
+		{"empty", "", `"" is not a key fingerprint: want "SHA256:" and 43 characters of unpadded base64`},
+		{"no prefix", strings.TrimPrefix(small.cert.KeyFingerprint, "SHA256:"), "is not a key fingerprint"},
+		{"lower-case prefix", "sha256:" + strings.TrimPrefix(small.cert.KeyFingerprint, "SHA256:"), "is not a key fingerprint"},
+		{"padded", small.cert.KeyFingerprint + "=", "is not a key fingerprint"},
+		{"one character short", small.cert.KeyFingerprint[:len(small.cert.KeyFingerprint)-1], "is not a key fingerprint"},
+		{"trailing bits set", zero[:len(zero)-1] + "B", "is not a key fingerprint"},
+		{"URL alphabet", "SHA256:" + strings.Repeat("_", 42) + "A", "is not a key fingerprint"},
+		{"surrounding space", " " + small.cert.KeyFingerprint, "is not a key fingerprint"},
+		{"SHA-1 length", "SHA256:" + base64.RawStdEncoding.EncodeToString(make([]byte, 20)), "is not a key fingerprint"},
+		{"MD5 form", "MD5:" + strings.Join(splitPairs(strings.Repeat("ab", 16)), ":"), "is not a key fingerprint"},
+		{"certificate SHA-256", small.cert.SHA256, "64 hex digits are a certificate's SHA-256, not its key's fingerprint"},
+		{"certificate SHA-256 with colons", strings.ToUpper(strings.Join(splitPairs(small.cert.SHA256), ":")), "64 hex digits are a certificate's SHA-256"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckKeyFingerprint(tc.in)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
 			}
 		})
 	}

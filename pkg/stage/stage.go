@@ -12,10 +12,10 @@
 //     mistyped fields fail, naming the field);
 //  4. config: the platform configuration file, strictly, over the defaults,
 //     validated;
-//  5. state: what the last run kept in the request's status, bound to the
-//     request (Stage.Bind);
+//  5. state: what the last run kept in the request's status;
 //  6. decide: the workflow's Decide, a pure function of the above and the
 //     clock, validates what depends on the configuration and returns a Plan;
+//     then Stage.Bind refuses state that does not belong to the request;
 //  7. outside: the Plan's Act makes the calls to outside systems, within
 //     the run's deadline, through the Outside value main chose, and
 //  8. result: returns the whole kratix.Result, which the writer checks and
@@ -32,7 +32,6 @@
 package stage
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -133,7 +132,8 @@ type Stage[Spec, Config, State, Outside any] struct {
 	// Bind, if set, refuses state that does not belong to the request:
 	// a team can write any status into its own request, so state that
 	// names an outside object is trusted only once bound to the request's
-	// identity. It runs after the state is loaded, before Decide.
+	// identity. It runs after Decide, so that a request's own mistakes
+	// are reported first, and before anything reaches outside.
 	Bind func(in *Input[Spec, Config, State]) error
 	// Deadline bounds the whole run, from the configuration; 0: none.
 	Deadline func(*Config) time.Duration
@@ -202,7 +202,8 @@ func (s *Stage[Spec, Config, State, Outside]) run(ctx context.Context, req *krat
 	return finish(in.Request, res)
 }
 
-// decide takes steps 1 to 6: nothing in them reaches outside.
+// decide takes steps 1 to 6, Bind included: nothing in them reaches
+// outside.
 func (s *Stage[Spec, Config, State, Outside]) decide(req *kratix.Request, decide Decide[Spec, Config, State, Outside]) (*Input[Spec, Config, State], Plan[Outside], error) {
 	obj := req.Object
 	if err := obj.CheckKind(s.API.APIVersion, s.API.Kind); err != nil {
@@ -228,26 +229,26 @@ func (s *Stage[Spec, Config, State, Outside]) decide(req *kratix.Request, decide
 			return nil, nil, err
 		}
 	}
+	plan, err := decide(in)
+	if err != nil {
+		return nil, nil, err
+	}
 	if s.Bind != nil && in.Found {
 		if err := s.Bind(in); err != nil {
 			return nil, nil, err
 		}
 	}
-	plan, err := decide(in)
-	if err != nil {
-		return nil, nil, err
-	}
 	return in, plan, nil
 }
 
-// namespace returns the request's namespace: the object's own, or where
-// the object has none (a request written by hand for a local run), the
-// one Kratix names in KRATIX_OBJECT_NAMESPACE.
+// namespace returns the request's namespace: the object's own, as the API
+// server stored it. Never the Pod's: with the Promise's pipelineNamespace
+// the Pod runs in the platform's namespace, not the request's.
 func (s *Stage[Spec, Config, State, Outside]) namespace(req *kratix.Request) (string, error) {
 	if s.API.ClusterScoped {
 		return "", nil
 	}
-	ns := cmp.Or(req.Object.Metadata.Namespace, req.Env.ObjectNamespace)
+	ns := req.Object.Metadata.Namespace
 	if ns == "" {
 		return "", fmt.Errorf("the request has no namespace: %s is a namespaced resource", s.API.Kind)
 	}

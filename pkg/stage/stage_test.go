@@ -266,6 +266,19 @@ func TestStateless(t *testing.T) {
 	}
 }
 
+// TestNamespaceFromTheObject: the request's namespace is the object's,
+// never the environment's: with a pipeline namespace, the Pod runs in the
+// platform's namespace.
+func TestNamespaceFromTheObject(t *testing.T) {
+	req := request(t, kratix.ActionConfigure, "apiVersion: test.promisekit.dev/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 1}\n", "")
+	req.Env.ObjectNamespace = "team-a"
+	o := &calls{}
+	_, err := widgetStage(o).Workflows().ResourceConfigure(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "the request has no namespace") || o.n != 0 {
+		t.Fatalf("error %v, %d outside calls", err, o.n)
+	}
+}
+
 // TestDefaultDelete: a stage without a delete decision only says so.
 func TestDefaultDelete(t *testing.T) {
 	s := widgetStage(&calls{})

@@ -94,3 +94,17 @@ func (s *targetSpec) checkPlacement(namespace string, ref objectRef, agg aggrega
 	}
 	return errs.Err()
 }
+
+// checkPublished refuses an aggregator whose published parent is not its
+// own listener: status is not trusted to name an outside object, and a
+// route attached elsewhere would serve the team's paths on another
+// hostname. The aggregator's Gateway or ListenerSet carries its name, in
+// its namespace or in the platform's gateway namespace.
+func checkPublished(cfg Config, ref objectRef, agg aggregatorState) error {
+	p := agg.Parent
+	ownNamespace := p.Namespace == ref.Namespace || (cfg.GatewayNamespace != "" && p.Namespace == cfg.GatewayNamespace)
+	if (p.Kind == "Gateway" || p.Kind == "ListenerSet") && p.Name == ref.Name && p.SectionName == listenerHTTPS && ownNamespace {
+		return nil
+	}
+	return &kratix.FieldError{Field: "status." + aggregatorStateCodec.Key + ".parent", Detail: fmt.Sprintf("ApiAggregator %s publishes %s (listener %q), which is not its own listener; a target attaches only to its aggregator's", ref, p, p.SectionName)}
+}

@@ -36,6 +36,9 @@ func (p *targetPlan) Act(ctx context.Context, o Outside) (*kratix.Result, error)
 		if agg, err = readAggregator(ctx, client, p.ref); err != nil {
 			return nil, err
 		}
+		if err := checkPublished(*p.cfg, p.ref, agg); err != nil {
+			return nil, err
+		}
 	}
 	if err := p.spec.checkPlacement(p.me.Namespace, p.ref, agg); err != nil {
 		return nil, err

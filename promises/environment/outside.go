@@ -2,6 +2,7 @@ package environment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -130,6 +131,12 @@ func (p *plan) ensureAWS(ctx context.Context, o Outside) (*awsinfra.Result, erro
 	}
 	ensured := p.aws.record.Ensured
 	out, err := client.Ensure(ctx, p.aws.desired, awsinfra.Known{Repository: ensured, Role: ensured}, p.req.Env.DryRun)
+	var notOwned *awsinfra.NotOwnedError
+	if errors.As(err, &notOwned) && p.found && p.rec.AWS != nil {
+		// The names came from the request's status, which is not
+		// trusted to name an outside object: the owner tag said no.
+		return nil, &kratix.FieldError{Field: "status." + stateCodec.Key + ".aws", Detail: notOwned.Error()}
+	}
 	if err != nil {
 		return nil, err
 	}

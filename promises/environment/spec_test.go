@@ -133,9 +133,12 @@ func TestPromiseGrantsOnlySelfDelete(t *testing.T) {
 		t.Fatalf("want one configure and one delete pipeline, got %+v", promise.Spec.Workflows.Resource)
 	}
 	got, _ := yaml.Marshal(configure[0].Spec.RBAC.Permissions)
-	// No resourceNamespace: Kratix grants it in the request's own
-	// namespace (pipeline_factory.go, a Role in the pipeline's namespace).
-	wantPermissions := "- apiGroups:\n  - platform.promisekit.dev\n  resources:\n  - environments\n  verbs:\n  - delete\n"
+	// resourceNamespace "*": the pipeline runs in the platform's namespace
+	// (workflows.config.pipelineNamespace), and Kratix binds a permission
+	// without resourceNamespace there only (pipeline_factory.go, a Role in
+	// the pipeline's namespace), never in the request's. test/rbac derives
+	// this rule from the call the stage makes.
+	wantPermissions := "- apiGroups:\n  - platform.promisekit.dev\n  resourceNamespace: '*'\n  resources:\n  - environments\n  verbs:\n  - delete\n"
 	if string(got) != wantPermissions {
 		t.Errorf("configure permissions:\n%s\nwant:\n%s", got, wantPermissions)
 	}

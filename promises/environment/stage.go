@@ -45,6 +45,7 @@ func New(o Outside) *stage.Stage[Spec, Config, record, Outside] {
 		API:       stage.API{APIVersion: APIVersion, Kind: Kind},
 		Config:    stage.ConfigFile[Config]{Default: defaultConfig, Validate: (*Config).validate},
 		State:     stateCodec,
+		Bind:      bindState,
 		Deadline:  (*Config).deadline,
 		Outside:   o,
 		Configure: decideConfigure,

@@ -1,6 +1,11 @@
 package environment
 
-import "github.com/promisekit/promisekit/pkg/state"
+import (
+	"fmt"
+
+	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/state"
+)
 
 // record is what the stage remembers between runs, in status.environment.
 type record struct {
@@ -14,6 +19,17 @@ type record struct {
 }
 
 var stateCodec = state.Codec[record]{Key: "environment", Version: 1}
+
+// bindState refuses state that names another request's namespace: the
+// manifests would land there. A request's status is not trusted to name an
+// outside object; the AWS resources it names are checked by their owner
+// tag before any change (package awsinfra/awsapi).
+func bindState(in *input) error {
+	if want := hostNamespace(in.Object); in.State.Namespace != "" && in.State.Namespace != want {
+		return &kratix.FieldError{Field: "status." + stateCodec.Key + ".namespace", Detail: fmt.Sprintf("is %q, not this request's namespace %q", in.State.Namespace, want)}
+	}
+	return nil
+}
 
 // awsRecord remembers the environment's AWS resources. Their names are
 // fixed at the first run, so that a later change of the configured prefixes

@@ -2,6 +2,7 @@ package natsuser
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -43,12 +44,21 @@ type Config struct {
 }
 
 // SealingConfig names the sealed-secrets controller's certificate.
+//
+// The certificate's key seals every credential issued from then on. What
+// was sealed with an earlier key is kept (the controller keeps its earlier
+// keys and decrypts with all of them), unless that key is listed in
+// RetiredKeys.
 type SealingConfig struct {
 	Certificate string `json:"certificate,omitempty"`
 	// SHA256 pins the certificate's fingerprint (hex, colons allowed).
 	SHA256 string `json:"sha256,omitempty"`
 	// Scope is strict (default), namespace-wide or cluster-wide.
 	Scope string `json:"scope,omitempty"`
+	// RetiredKeys are the fingerprints of sealing keys the platform no
+	// longer trusts, as status.sealingKey shows them ("SHA256:..."):
+	// credentials sealed with one are issued again, once.
+	RetiredKeys []string `json:"retiredKeys,omitempty"`
 }
 
 // SynadiaConfig is how to reach Synadia Cloud.
@@ -115,6 +125,22 @@ func (c *Config) deadline() time.Duration {
 	return cmp.Or(d, defaultTimeout)
 }
 
+// certificate loads the sealed-secrets controller's certificate. Its own
+// key cannot be retired: everything sealed from now on is sealed with it.
+func (s *SealingConfig) certificate(now time.Time) (*sealing.Certificate, error) {
+	cert, err := sealing.LoadCertificate(s.Certificate, now, s.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	if i := slices.Index(s.RetiredKeys, cert.KeyFingerprint); i >= 0 {
+		return nil, &kratix.FieldError{
+			Field:  fmt.Sprintf("config.sealing.retiredKeys[%d]", i),
+			Detail: fmt.Sprintf("%s is the key of the mounted sealing certificate %s: mount the controller's newer certificate before retiring this key", cert.KeyFingerprint, s.Certificate),
+		}
+	}
+	return cert, nil
+}
+
 // validate checks the configuration; a file that lists no accounts gets
 // the default one.
 func (c *Config) validate() error {
@@ -130,6 +156,17 @@ func (c *Config) validate() error {
 	}
 	if _, err := sealing.ParseScope(c.Sealing.Scope); err != nil {
 		errs.Add("config.sealing.scope", "must be strict, namespace-wide or cluster-wide")
+	}
+	first := map[string]int{}
+	for i, fp := range c.Sealing.RetiredKeys {
+		field := fmt.Sprintf("config.sealing.retiredKeys[%d]", i)
+		if err := sealing.CheckKeyFingerprint(fp); err != nil {
+			errs.Add(field, err.Error())
+		} else if j, seen := first[fp]; seen {
+			errs.Add(field, fmt.Sprintf("repeats config.sealing.retiredKeys[%d]", j))
+		} else {
+			first[fp] = i
+		}
 	}
 	if len(c.Accounts) == 0 {
 		errs.Add("config.accounts", "must list at least one account")

@@ -51,8 +51,11 @@ func decideConfigure(in *input) (stage.Plan[Outside], error) {
 }
 
 // issueReason says why new credentials are due, or "" when the stored ones
-// stay.
-func issueReason(found bool, prev *record, u *backend.User, r *request, cert *sealing.Certificate, t sealing.Target, now time.Time) string {
+// stay. A new sealing certificate is not a reason: the stored ciphertext
+// stays valid (the controller keeps its earlier keys) and the new key seals
+// the next credentials issued for any other reason. Only a key the platform
+// retired (config.sealing.retiredKeys) replaces them.
+func issueReason(found bool, prev *record, u *backend.User, r *request, retiredKeys []string, t sealing.Target, now time.Time) string {
 	switch {
 	case u != nil && u.Origin == backend.Adopted:
 		return "user found by name"
@@ -64,9 +67,9 @@ func issueReason(found bool, prev *record, u *backend.User, r *request, cert *se
 		return "the user's key changed"
 	case prev.SettingsHash != r.settings.Hash():
 		return "settings changed"
-	case prev.Sealed.KeyFingerprint != cert.KeyFingerprint:
-		return "sealing key changed"
-	case !prev.Sealed.Fits(cert, t) || len(prev.Sealed.EncryptedData) != 1 || prev.Sealed.EncryptedData[r.secretKey] == "":
+	case prev.Sealed.KeyRetired(retiredKeys):
+		return "sealing key retired"
+	case !prev.Sealed.Fits(t) || len(prev.Sealed.EncryptedData) != 1 || prev.Sealed.EncryptedData[r.secretKey] == "":
 		return "Secret changed"
 	case !now.Before(prev.CredentialsExpireAt.Add(-r.renewBefore)):
 		return "renewal due"

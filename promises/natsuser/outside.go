@@ -53,7 +53,7 @@ func (Outside) open(cfg *Config, name string, a AccountConfig) (backend.Backend,
 func (p *configurePlan) Act(ctx context.Context, o Outside) (*kratix.Result, error) {
 	in, r, prev := p.in, p.r, &p.in.State
 	cfg := in.Config
-	cert, err := sealing.LoadCertificate(cfg.Sealing.Certificate, in.Now, cfg.Sealing.SHA256)
+	cert, err := cfg.Sealing.certificate(in.Now)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: mount the sealed-secrets controller's certificate there (or name it in config.sealing.certificate); there is no safe default", err)
 	}
@@ -64,11 +64,20 @@ func (p *configurePlan) Act(ctx context.Context, o Outside) (*kratix.Result, err
 	if err != nil {
 		return nil, err
 	}
-	u, err := b.FindUser(ctx, backend.Ref{ID: prev.UserID, Name: p.name, PublicKey: prev.UserPublicKey})
+	u, err := findUser(ctx, b, p.name, prev)
 	if err != nil {
 		return nil, err
 	}
-	reason := issueReason(in.Found, prev, u, r, cert, p.target, in.Now)
+	if prev.ReplacedKeys, err = vouched(ctx, b, p.name, prev.ReplacedKeys); err != nil {
+		return nil, err
+	}
+	reason := issueReason(in.Found, prev, u, r, cfg.Sealing.RetiredKeys, p.target, in.Now)
+	if reason == "" && u != nil && prev.UserKeyProof != "" && u.KeyProof == "" {
+		// The backend does not vouch for the recorded key: written by
+		// someone else, or signed by a signing key the platform has since
+		// replaced. Fresh credentials are the request's own either way.
+		reason = "the recorded key is not one the account vouches for"
+	}
 	if in.Env.DryRun {
 		return p.dryRun(u != nil, reason)
 	}
@@ -78,11 +87,12 @@ func (p *configurePlan) Act(ctx context.Context, o Outside) (*kratix.Result, err
 			return nil, settingsError(err, r)
 		}
 		next.ReplacedKeys = prev.ReplacedKeys
-		if prev.UserPublicKey != "" && prev.UserPublicKey != next.UserPublicKey {
-			next.ReplacedKeys = append(next.ReplacedKeys, replacedKey{UserPublicKey: prev.UserPublicKey, ValidUntil: prev.CredentialsExpireAt})
+		// Only a key the backend vouches for is listed: the platform may
+		// revoke what this list names.
+		if u != nil && u.KeyProof != "" && u.PublicKey == prev.UserPublicKey && prev.UserPublicKey != next.UserPublicKey {
+			next.ReplacedKeys = append(next.ReplacedKeys, replacedKey{UserPublicKey: prev.UserPublicKey, ValidUntil: prev.CredentialsExpireAt, KeyProof: u.KeyProof})
 		}
 	}
-	next.CertificateSHA256 = cert.SHA256
 	next.ReplacedKeys = stillValid(next.ReplacedKeys, in.Now)
 	return p.result(next, reason)
 }
@@ -110,6 +120,10 @@ func issue(ctx context.Context, b backend.Backend, u *backend.User, name string,
 	if err != nil {
 		return record{}, fmt.Errorf("NATS user %q: %w", name, err)
 	}
+	proof, err := b.Vouch(ctx, name, info.UserPublicKey)
+	if err != nil {
+		return record{}, err
+	}
 	switch {
 	case info.ExpiresAt.IsZero():
 		return record{}, fmt.Errorf("NATS user %q: the credentials issued never expire; they must, to be renewed and to end", name)
@@ -126,7 +140,9 @@ func issue(ctx context.Context, b backend.Backend, u *backend.User, name string,
 		UserName:            name,
 		UserID:              u.ID,
 		UserPublicKey:       info.UserPublicKey,
+		UserKeyProof:        proof,
 		SettingsHash:        r.settings.Hash(),
+		CertificateSHA256:   cert.SHA256,
 		CredentialsIssuedAt: info.IssuedAt,
 		CredentialsExpireAt: info.ExpiresAt,
 		Sealed:              sealed,
@@ -162,8 +178,11 @@ func (p *deletePlan) Act(ctx context.Context, o Outside) (*kratix.Result, error)
 	if err != nil {
 		return nil, err
 	}
-	u, err := b.FindUser(ctx, backend.Ref{ID: prev.UserID, Name: p.name, PublicKey: prev.UserPublicKey})
+	u, err := findUser(ctx, b, p.name, prev)
 	if err != nil {
+		return nil, err
+	}
+	if prev.ReplacedKeys, err = vouched(ctx, b, p.name, prev.ReplacedKeys); err != nil {
 		return nil, err
 	}
 	switch {
@@ -177,4 +196,34 @@ func (p *deletePlan) Act(ctx context.Context, o Outside) (*kratix.Result, error)
 		return nil, err
 	}
 	return p.result(u, d), nil
+}
+
+// findUser finds the user the state names, as the backend knows it. A
+// user ID in the state that belongs to another user is refused, naming the
+// status field: the state is the request's, which whoever can write its
+// status can forge.
+func findUser(ctx context.Context, b backend.Backend, name string, prev *record) (*backend.User, error) {
+	u, err := b.FindUser(ctx, backend.Ref{ID: prev.UserID, Name: name, PublicKey: prev.UserPublicKey, KeyProof: prev.UserKeyProof})
+	var other *backend.NotThisUserError
+	if errors.As(err, &other) {
+		field := map[string]string{"ID": "userId", "PublicKey": "userPublicKey"}[other.Field]
+		return nil, &kratix.FieldError{Field: "status." + StateKey + "." + field, Detail: other.Detail + ": not this request's user"}
+	}
+	return u, err
+}
+
+// vouched returns the keys the backend vouches for as keys of the user
+// called name; the rest were not written by this stage.
+func vouched(ctx context.Context, b backend.Backend, name string, keys []replacedKey) ([]replacedKey, error) {
+	var out []replacedKey
+	for _, k := range keys {
+		ok, err := b.Vouches(ctx, name, k.UserPublicKey, k.KeyProof)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }

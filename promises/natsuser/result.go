@@ -16,6 +16,10 @@ const (
 	statusExpiresAt = "credentialsExpireAt"
 	statusRenewal   = "nextRenewal"
 	statusNATSURL   = "natsURL"
+	// statusSealingKey is the fingerprint of the key the Secret's current
+	// ciphertext was sealed with, which a newer certificate does not
+	// change until credentials are issued again.
+	statusSealingKey = "sealingKey"
 )
 
 // result is a configure run's result once next is what the status keeps;
@@ -74,6 +78,7 @@ func (p *configurePlan) emit(res *kratix.Result, rec record) error {
 	res.SetStatus(statusSecret, r.secretName)
 	res.SetStatus(statusExpiresAt, stamp(rec.CredentialsExpireAt))
 	res.SetStatus(statusRenewal, stamp(rec.CredentialsExpireAt.Add(-r.renewBefore)))
+	res.SetStatus(statusSealingKey, rec.Sealed.KeyFingerprint)
 	if p.account.NATSURL != "" {
 		res.SetStatus(statusNATSURL, p.account.NATSURL)
 	}
@@ -85,6 +90,11 @@ func (p *deletePlan) result(u *backend.User, d backend.Deletion) *kratix.Result 
 	prev := &p.in.State
 	if d.Revoked {
 		return &kratix.Result{Message: fmt.Sprintf("NATS user %s: credentials revoked, user deleted", p.name)}
+	}
+	if u.KeyProof == "" {
+		// A key the backend does not vouch for is not named as this
+		// user's: the platform may revoke what the message names.
+		return &kratix.Result{Message: fmt.Sprintf("NATS user %s: no longer renewed. Its credentials stay valid until they expire: this account's revocation list is part of its account JWT, which the platform signs; the key in status.%s.userPublicKey is not one this stage can vouch for", p.name, StateKey)}
 	}
 	msg := fmt.Sprintf("NATS user %s: no longer renewed. Its credentials (key %s) stay valid until %s: this account's revocation list is part of its account JWT, which the platform signs",
 		p.name, u.PublicKey, stamp(prev.CredentialsExpireAt))

@@ -11,8 +11,8 @@
 // settings they carry and the sealed ciphertext, and nothing secret. Every
 // run re-emits the stored ciphertext byte for byte; credentials are issued
 // (and sealed) again only when none were issued yet, the settings changed,
-// the user had to be created again, the sealing key or the target Secret
-// changed, or the renewal point was reached.
+// the user had to be created again, the target Secret changed, the key
+// that sealed them was retired, or the renewal point was reached.
 //
 // The stage follows the skeleton of package stage: spec.go, config.go,
 // state.go, decide.go, outside.go and result.go hold its steps.
@@ -35,6 +35,7 @@ func New(o Outside) *stage.Stage[Spec, Config, record, Outside] {
 		API:       stage.API{APIVersion: APIVersion, Kind: Kind},
 		Config:    stage.ConfigFile[Config]{Default: defaultConfig, Validate: (*Config).validate},
 		State:     stateCodec,
+		Bind:      bindState,
 		Deadline:  (*Config).deadline,
 		Outside:   o,
 		Configure: decideConfigure,

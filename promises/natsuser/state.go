@@ -1,8 +1,10 @@
 package natsuser
 
 import (
+	"fmt"
 	"time"
 
+	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/sealing"
 	"github.com/promisekit/promisekit/pkg/state"
 )
@@ -19,6 +21,10 @@ type record struct {
 	UserName      string `json:"userName"`
 	UserID        string `json:"userId,omitempty"`
 	UserPublicKey string `json:"userPublicKey"`
+	// UserKeyProof is the backend's proof that UserPublicKey is this
+	// user's (backend.User.KeyProof); empty where the backend holds its
+	// users.
+	UserKeyProof string `json:"userKeyProof,omitempty"`
 	// SettingsHash identifies the settings the current credentials carry.
 	SettingsHash        string    `json:"settingsHash"`
 	CredentialsIssuedAt time.Time `json:"credentialsIssuedAt"`
@@ -38,6 +44,21 @@ type record struct {
 type replacedKey struct {
 	UserPublicKey string    `json:"userPublicKey"`
 	ValidUntil    time.Time `json:"validUntil"`
+	KeyProof      string    `json:"keyProof,omitempty"`
+}
+
+// bindState refuses state that names another request's user or Secret:
+// a request's status is not trusted to name an outside object. The user
+// ID and key are checked against the backend in Act (findUser, vouched).
+func bindState(in *input) error {
+	s := &in.State
+	if want := userName(in.Config.UserNamePrefix, in.Namespace, in.Object.Metadata.Name); s.UserName != "" && s.UserName != want {
+		return &kratix.FieldError{Field: "status." + StateKey + ".userName", Detail: fmt.Sprintf("names NATS user %q, not this request's %q (config.userNamePrefix cannot change while users exist)", s.UserName, want)}
+	}
+	if len(s.Sealed.EncryptedData) > 0 && s.Sealed.Namespace != in.Namespace {
+		return &kratix.FieldError{Field: "status." + StateKey + ".sealed.namespace", Detail: fmt.Sprintf("is %q, not this request's namespace %q", s.Sealed.Namespace, in.Namespace)}
+	}
+	return nil
 }
 
 // stillValid returns the replaced keys whose credentials have not expired

@@ -62,7 +62,7 @@ func TestExampleStage(t *testing.T) {
 	stage := buildCommand(t, root, "./test/example/cmd/example", binDir)
 	runner := buildCommand(t, root, "./cmd/kratix-run", binDir)
 
-	promise := readPromise(t, filepath.Join(root, examplePromise))
+	promise, pipelineNamespace := readPromise(t, filepath.Join(root, examplePromise))
 	request := readRequest(t, filepath.Join(root, exampleRequest))
 	setStatus(t, request, priorStatus)
 	pipeline := firstPipeline(t, promise, v1alpha1.WorkflowTypeResource, v1alpha1.WorkflowActionConfigure)
@@ -74,7 +74,10 @@ func TestExampleStage(t *testing.T) {
 	resourceutil.MarkConfigureWorkflowAsRunning(logr.Discard(), input)
 	resourceutil.MarkReconciledPending(input, "WorkflowPending")
 
-	resources, err := pipeline.ForResource(promise, v1alpha1.WorkflowActionConfigure, input).Resources(nil)
+	// Built as Kratix builds it for the Promise's pipeline namespace
+	// (pipelineResources): the Pod runs there, and its containers still
+	// get the request's own namespace in KRATIX_OBJECT_NAMESPACE.
+	_, resources, err := pipelineResources(promise, pipeline, v1alpha1.WorkflowTypeResource, v1alpha1.WorkflowActionConfigure, input, pipelineNamespace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +138,7 @@ func TestExampleStage(t *testing.T) {
 
 	t.Run("delete pipeline", func(t *testing.T) {
 		pipeline := firstPipeline(t, promise, v1alpha1.WorkflowTypeResource, v1alpha1.WorkflowActionDelete)
-		resources, err := pipeline.ForResource(promise, v1alpha1.WorkflowActionDelete, request).Resources(nil)
+		_, resources, err := pipelineResources(promise, pipeline, v1alpha1.WorkflowTypeResource, v1alpha1.WorkflowActionDelete, request, pipelineNamespace)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -344,13 +347,16 @@ func normalizeStatus(t *testing.T, status map[string]any) map[string]any {
 	return out
 }
 
-func readPromise(t *testing.T, file string) *v1alpha1.Promise {
+// readPromise decodes a Promise file as checkPromise does: strictly with
+// the pinned types, the fields newer than the pin checked against upstream
+// and returned apart (its pipeline namespace, "" if unset).
+func readPromise(t *testing.T, file string) (*v1alpha1.Promise, string) {
 	t.Helper()
-	var p v1alpha1.Promise
-	if err := yaml.UnmarshalStrict(readFile(t, file), &p); err != nil {
-		t.Fatalf("%s: %v", file, err)
+	report := checkPromise(readFile(t, file))
+	if len(report.Problems) > 0 || report.Promise == nil {
+		t.Fatalf("%s: Kratix would refuse it:\n  %s", file, strings.Join(report.Problems, "\n  "))
 	}
-	return &p
+	return report.Promise, report.PipelineNamespace
 }
 
 // readRequest reads a request and gives it what the API server would on

@@ -31,7 +31,7 @@ func TestPromiseFiles(t *testing.T) {
 			}
 			report := checkPromise(data)
 			for _, f := range report.Newer {
-				t.Logf("finding: %s uses %s, newer than the pinned Kratix types; checked against the notes only", file, f)
+				t.Logf("finding: %s uses %s, newer than the pinned Kratix types; checked against syntasso/kratix at %.8s", file, f, kratixUpstream)
 			}
 			if len(report.Problems) > 0 {
 				t.Errorf("Kratix would refuse %s:\n  %s", file, strings.Join(report.Problems, "\n  "))
@@ -173,6 +173,48 @@ func TestCheckPromiseRules(t *testing.T) {
 			},
 			want:      "is not a Go duration of at least 1m",
 			wantNewer: "spec.workflows.config.reconciliationInterval: 30s",
+		},
+		{
+			name: "newer field: pipelineNamespace",
+			edit: func(p map[string]any) {
+				set(p, "spec.workflows.config", map[string]any{"pipelineNamespace": "promisekit-system"})
+			},
+			wantNewer: "spec.workflows.config.pipelineNamespace: promisekit-system",
+		},
+		{
+			name: "newer field: pipelineNamespace not a namespace name",
+			edit: func(p map[string]any) {
+				set(p, "spec.workflows.config", map[string]any{"pipelineNamespace": "Platform_Pipelines"})
+			},
+			want:      `spec.workflows.config.pipelineNamespace: a lowercase RFC 1123 label`,
+			wantNewer: "spec.workflows.config.pipelineNamespace: Platform_Pipelines",
+		},
+		{
+			name: "newer field: pipelineNamespace not a string",
+			edit: func(p map[string]any) {
+				set(p, "spec.workflows.config", map[string]any{"pipelineNamespace": []any{"a"}})
+			},
+			want:      "spec.workflows.config.pipelineNamespace: [a] is not a string",
+			wantNewer: "spec.workflows.config.pipelineNamespace: [a]",
+		},
+		{
+			name: "newer field: both config fields",
+			edit: func(p map[string]any) {
+				set(p, "spec.workflows.config", map[string]any{"pipelineNamespace": "promisekit-system", "reconciliationInterval": "2h"})
+			},
+			wantNewer: "spec.workflows.config.pipelineNamespace: promisekit-system; spec.workflows.config.reconciliationInterval: 2h",
+		},
+		{
+			name: "unknown workflows.config field",
+			edit: func(p map[string]any) {
+				set(p, "spec.workflows.config", map[string]any{"pipelineNamepsace": "promisekit-system"})
+			},
+			want: "spec.workflows.config.pipelineNamepsace: unknown field",
+		},
+		{
+			name:      "newer field: restartPolicy Never",
+			edit:      func(p map[string]any) { set(p, deletes+".0.spec.restartPolicy", "Never") },
+			wantNewer: "spec.workflows.resource.delete[0].spec.restartPolicy: Never",
 		},
 		{
 			name:      "newer field: restartPolicy",

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/syntasso/kratix/api/v1alpha1"
@@ -30,9 +29,15 @@ type promiseReport struct {
 	// dry runs) would refuse, sorted.
 	Problems []string
 	// Newer lists fields Kratix added after the pinned version. The pinned
-	// types cannot check them, so they are checked against the notes and
-	// reported.
+	// types cannot check them, so they are checked against the upstream
+	// source they come from (newerFields) and reported.
 	Newer []string
+	// PipelineNamespace is spec.workflows.config.pipelineNamespace, a
+	// field newer than the pin: "" when the Promise does not set it.
+	PipelineNamespace string
+	// Promise is the Promise decoded with the pinned types (without the
+	// newer fields); nil if it could not be.
+	Promise *v1alpha1.Promise
 }
 
 func (r *promiseReport) add(format string, args ...any) {
@@ -56,7 +61,7 @@ func checkPromise(data []byte) promiseReport {
 		r.add("not an object: %v", err)
 		return r
 	}
-	r.Newer = stripNewerFields(raw, &r)
+	r.Newer, r.PipelineNamespace = stripNewerFields(raw, &r)
 	if js, err = json.Marshal(raw); err != nil {
 		r.add("re-encoding: %v", err)
 		return r
@@ -67,6 +72,7 @@ func checkPromise(data []byte) promiseReport {
 		r.add("decoding into v1alpha1.Promise: %v", err)
 		return r
 	}
+	r.Promise = &p
 	if p.APIVersion != v1alpha1.GroupVersion.String() || p.Kind != "Promise" {
 		r.add("apiVersion/kind: %s %s, want %s Promise", p.APIVersion, p.Kind, v1alpha1.GroupVersion)
 	}
@@ -81,7 +87,7 @@ func checkPromise(data []byte) promiseReport {
 		slices.Sort(r.Problems)
 		return r
 	}
-	checkPipelines(&p, &r)
+	checkPipelines(&p, r.PipelineNamespace, &r)
 	slices.Sort(r.Problems)
 	return r
 }
@@ -149,7 +155,7 @@ func validateCRDCreate(crd *apiextensionsv1.CustomResourceDefinition) field.Erro
 // rule Kratix enforces only by ignoring: lib/workflow/reconciler.go runs the
 // first delete pipeline and logs "only one delete pipeline is currently
 // supported" for the rest.
-func checkPipelines(p *v1alpha1.Promise, r *promiseReport) {
+func checkPipelines(p *v1alpha1.Promise, pipelineNamespace string, r *promiseReport) {
 	// NewPipelinesMap refuses a pipeline whose apiVersion/kind is not
 	// platform.kratix.io/v1alpha1 Pipeline, or that has an unknown field
 	// (PipelinesFromUnstructured decodes with DisallowUnknownFields).
@@ -180,7 +186,7 @@ func checkPipelines(p *v1alpha1.Promise, r *promiseReport) {
 					r.add("%s: duplicate pipeline name", where)
 				}
 				seen[pl.GetName()] = true
-				checkPipelineJob(p, pl, typ, action, request, where, r)
+				checkPipelineJob(p, pl, typ, action, request, pipelineNamespace, where, r)
 			}
 		}
 	}
@@ -189,14 +195,8 @@ func checkPipelines(p *v1alpha1.Promise, r *promiseReport) {
 // checkPipelineJob builds the pipeline's resources with Kratix's own
 // PipelineFactory, as the webhook does, and applies the rules the API
 // server's dry-run create of the Job would.
-func checkPipelineJob(p *v1alpha1.Promise, pl v1alpha1.Pipeline, typ v1alpha1.Type, action v1alpha1.Action, request *unstructured.Unstructured, where string, r *promiseReport) {
-	var factory *v1alpha1.PipelineFactory
-	switch typ {
-	case v1alpha1.WorkflowTypeResource:
-		factory = pl.ForResource(p, action, request)
-	case v1alpha1.WorkflowTypePromise:
-		factory = pl.ForPromise(p, action)
-	}
+func checkPipelineJob(p *v1alpha1.Promise, pl v1alpha1.Pipeline, typ v1alpha1.Type, action v1alpha1.Action, request *unstructured.Unstructured, pipelineNamespace, where string, r *promiseReport) {
+	factory := pipelineFactory(p, &pl, typ, action, request, pipelineNamespace)
 	if len(factory.ID) > 60 {
 		r.add("%s: %q is %d characters; Kratix allows 60 (it names the pipeline's ServiceAccount)", where, factory.ID, len(factory.ID))
 	}
@@ -206,7 +206,7 @@ func checkPipelineJob(p *v1alpha1.Promise, pl v1alpha1.Pipeline, typ v1alpha1.Ty
 		r.add("%s: a delete pipeline needs a container (Kratix's PipelineFactory panics without one)", where)
 		return
 	}
-	resources, err := factory.Resources(nil)
+	_, resources, err := pipelineResources(p, &pl, typ, action, request, pipelineNamespace)
 	if err != nil {
 		r.add("%s: Kratix cannot build the pipeline's resources: %v", where, err)
 		return
@@ -214,6 +214,68 @@ func checkPipelineJob(p *v1alpha1.Promise, pl v1alpha1.Pipeline, typ v1alpha1.Ty
 	for _, e := range validateJob(resources.Job) {
 		r.add("%s: Job %v", where, e)
 	}
+}
+
+// pipelineFactory is Pipeline.ForResource or ForPromise as Kratix builds
+// them, with spec.workflows.config.pipelineNamespace applied as upstream
+// applies it: at ae170e22 (pipeline_types.go ForPromise and ForResource,
+// added by 46e85a56, PR #585) both set the factory's Namespace to the
+// Promise's pipelineNamespace when it is set, and change nothing else the
+// factory is built from. So every object the factory makes (Job,
+// ServiceAccount, Roles) is made in that namespace. What the factory does
+// differently with the field at ae170e22 (the Job name gains the request's
+// namespace, a ClusterRole for the request's resource, the status
+// writer's --resource-namespace) is Kratix's own and not re-stated here.
+func pipelineFactory(p *v1alpha1.Promise, pl *v1alpha1.Pipeline, typ v1alpha1.Type, action v1alpha1.Action, request *unstructured.Unstructured, pipelineNamespace string) *v1alpha1.PipelineFactory {
+	var factory *v1alpha1.PipelineFactory
+	switch typ {
+	case v1alpha1.WorkflowTypeResource:
+		factory = pl.ForResource(p, action, request)
+	case v1alpha1.WorkflowTypePromise:
+		factory = pl.ForPromise(p, action)
+	}
+	if pipelineNamespace != "" {
+		factory.Namespace = pipelineNamespace
+	}
+	return factory
+}
+
+// pipelineResources returns what Kratix makes for a pipeline (Job,
+// ServiceAccount, Roles), with pipelineNamespace applied as upstream
+// applies it. The pinned factory always makes the request the Job's
+// controller (an owner reference), which the API server refuses across
+// namespaces; upstream at ae170e22 (pipeline_factory.go setReferences)
+// sets none when the Job runs in another namespace than the request. So
+// the pinned factory is handed the request as if it lived in the pipeline
+// namespace, and the Job is then given what upstream gives it: no owner
+// reference, and the request's own namespace in KRATIX_OBJECT_NAMESPACE
+// (defaultEnvVars). Labels and the Job's name, which upstream also derives
+// from the request's namespace, are left as the pin makes them.
+func pipelineResources(p *v1alpha1.Promise, pl *v1alpha1.Pipeline, typ v1alpha1.Type, action v1alpha1.Action, request *unstructured.Unstructured, pipelineNamespace string) (*v1alpha1.PipelineFactory, v1alpha1.PipelineJobResources, error) {
+	req := request
+	moved := typ == v1alpha1.WorkflowTypeResource && pipelineNamespace != "" && request.GetNamespace() != pipelineNamespace
+	if moved {
+		req = request.DeepCopy()
+		req.SetNamespace(pipelineNamespace)
+	}
+	factory := pipelineFactory(p, pl, typ, action, req, pipelineNamespace)
+	resources, err := factory.Resources(nil)
+	if err != nil || !moved {
+		return factory, resources, err
+	}
+	factory.ResourceRequest = request
+	resources.Job.OwnerReferences = nil
+	spec := &resources.Job.Spec.Template.Spec
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for i := range list {
+			for j := range list[i].Env {
+				if list[i].Env[j].Name == v1alpha1.KratixObjectNamespaceEnvVar {
+					list[i].Env[j].Value = request.GetNamespace()
+				}
+			}
+		}
+	}
+	return factory, resources, nil
 }
 
 // webhookDryRunRequest is promise_webhook.go exampleResourceRequest, with a
@@ -283,60 +345,6 @@ func validateJob(job *batchv1.Job) field.ErrorList {
 	checkContainers(spec.InitContainers, specPath.Child("initContainers"))
 	checkContainers(spec.Containers, specPath.Child("containers"))
 	return errs
-}
-
-// stripNewerFields removes, and checks against the notes' rules, the
-// Promise fields Kratix added after the pinned version
-// (../../../shared/notes/kratix-contract.md): workflows.config
-// (pipelineNamespace, reconciliationInterval) and a pipeline's
-// spec.restartPolicy. Their source is not resolvable, so these checks
-// follow the notes, not code. It returns the fields it found.
-func stripNewerFields(promise map[string]any, r *promiseReport) []string {
-	var found []string
-	spec, _ := promise["spec"].(map[string]any)
-	workflows, _ := spec["workflows"].(map[string]any)
-	if config, ok := workflows["config"].(map[string]any); ok {
-		if v, ok := config["reconciliationInterval"]; ok {
-			found = append(found, fmt.Sprintf("spec.workflows.config.reconciliationInterval: %v", v))
-			s, _ := v.(string)
-			if d, err := time.ParseDuration(s); err != nil || d < time.Minute {
-				r.add("spec.workflows.config.reconciliationInterval: %v is not a Go duration of at least 1m", v)
-			}
-			delete(config, "reconciliationInterval")
-		}
-		if v, ok := config["pipelineNamespace"]; ok {
-			found = append(found, fmt.Sprintf("spec.workflows.config.pipelineNamespace: %v", v))
-			s, _ := v.(string)
-			for _, msg := range utilvalidation.IsDNS1123Label(s) {
-				r.add("spec.workflows.config.pipelineNamespace: %q: %s", s, msg)
-			}
-			delete(config, "pipelineNamespace")
-		}
-		if len(config) == 0 {
-			delete(workflows, "config")
-		}
-	}
-	for _, typ := range []string{"resource", "promise"} {
-		actions, _ := workflows[typ].(map[string]any)
-		for _, action := range []string{"configure", "delete"} {
-			list, _ := actions[action].([]any)
-			for i, item := range list {
-				pipeline, _ := item.(map[string]any)
-				plSpec, _ := pipeline["spec"].(map[string]any)
-				v, ok := plSpec["restartPolicy"]
-				if !ok {
-					continue
-				}
-				path := fmt.Sprintf("spec.workflows.%s.%s[%d].spec.restartPolicy", typ, action, i)
-				found = append(found, fmt.Sprintf("%s: %v", path, v))
-				if v != string(corev1.RestartPolicyOnFailure) && v != string(corev1.RestartPolicyNever) {
-					r.add("%s: %v, want OnFailure or Never", path, v)
-				}
-				delete(plSpec, "restartPolicy")
-			}
-		}
-	}
-	return found
 }
 
 // promiseFiles lists the repository's Promise files, relative to root.

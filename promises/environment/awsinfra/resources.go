@@ -9,7 +9,10 @@
 // cost; package awsapi creates, repairs and deletes them.
 package awsinfra
 
-import "maps"
+import (
+	"fmt"
+	"maps"
+)
 
 // OwnerTag is the tag that names the request a resource belongs to, as
 // "<namespace>/<name>". A resource whose owner tag is missing or names
@@ -94,4 +97,19 @@ func (d Desired) AllTags() map[string]string {
 	}
 	t[OwnerTag] = d.Owner
 	return t
+}
+
+// NotOwnedError is a resource that exists under the desired name but
+// belongs to another request, or to no request: its owner tag is checked
+// before anything is changed or deleted.
+type NotOwnedError struct {
+	Resource string // e.g. `ECR repository "team-a/dev"`
+	Owner    string // the owner tag found; empty when there is none
+}
+
+func (e *NotOwnedError) Error() string {
+	if e.Owner == "" {
+		return fmt.Sprintf("%s exists but has no %s tag: it was not created by this platform, so it is left alone", e.Resource, OwnerTag)
+	}
+	return fmt.Sprintf("%s belongs to %s, not to this request, so it is left alone", e.Resource, e.Owner)
 }

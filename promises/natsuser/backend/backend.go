@@ -22,13 +22,28 @@ import (
 // but the key that signs the user is scoped: its scope sets them instead.
 var ErrScopedSigningKey = errors.New("permissions and limits come from the signing key's scope and cannot be set per user")
 
+// NotThisUserError is returned when what an earlier run recorded names a
+// user other than the one asked for: a request's status is not trusted to
+// name an outside object, so the object's own identity is checked first.
+type NotThisUserError struct {
+	// Field is the Ref field that named the other user: "ID" or
+	// "PublicKey".
+	Field string
+	// Detail says what the backend found there.
+	Detail string
+}
+
+func (e *NotThisUserError) Error() string { return e.Detail }
+
 // Backend is a place NATS users live. Methods that change nothing outside
 // say so; the others are called only when a change is due, never in a dry
 // run.
 type Backend interface {
 	// FindUser returns the user ref points at: by its ID when it has one,
 	// else by exact name. It returns nil, nil when there is none, and more
-	// than one user of that name is an error. It changes nothing.
+	// than one user of that name is an error. A user found by ID or key
+	// whose name or proof is not ref's is a *NotThisUserError. It changes
+	// nothing.
 	FindUser(ctx context.Context, ref Ref) (*User, error)
 	// CreateUser creates a user with the given name and settings. Its
 	// Origin is Created.
@@ -43,13 +58,25 @@ type Backend interface {
 	// DeleteUser stops u's credentials from working where the backend can,
 	// then removes the user. A user that is already gone is not an error.
 	DeleteUser(ctx context.Context, u *User) (Deletion, error)
+	// Vouch returns a proof that publicKey, whose credentials the backend
+	// just issued, is the key of the user called name, for the caller to
+	// keep with the key (User.KeyProof); "" from a backend that holds its
+	// users and can be asked. It changes nothing.
+	Vouch(ctx context.Context, name, publicKey string) (string, error)
+	// Vouches reports whether proof shows publicKey to be (or to have
+	// been) a key of the user called name. It changes nothing.
+	Vouches(ctx context.Context, name, publicKey, proof string) (bool, error)
 }
 
-// Ref is what an earlier run knows about a user.
+// Ref is what an earlier run knows about a user. Only Name is derived from
+// the request; the rest comes from its status and is checked before use.
 type Ref struct {
 	ID        string // the backend's ID; empty when the backend has none
 	Name      string
 	PublicKey string // the user's nkey, once credentials were issued
+	// KeyProof is what the backend said, when it issued PublicKey, to
+	// show later that the key is Name's (see User.KeyProof).
+	KeyProof string
 }
 
 // Origin says how a user was found.
@@ -74,6 +101,11 @@ type User struct {
 	// it holds none (self-hosted: they exist only inside the JWTs it signs).
 	Settings *Settings
 	Origin   Origin
+	// KeyProof lets a later run check that PublicKey is this user's,
+	// where the backend cannot tell by asking (a self-hosted account
+	// keeps no users): the caller keeps it with the key, and FindUser
+	// checks it. Empty where the backend holds the user itself.
+	KeyProof string
 }
 
 // Deletion reports what DeleteUser could do.

@@ -15,6 +15,7 @@ package selfhosted
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -32,8 +33,9 @@ const maxKeyFileBytes = 16 << 10
 
 // Signer signs user JWTs for one account. It implements backend.Backend.
 //
-// The signing key is read only when credentials are issued: a run that
-// re-emits stored credentials, which most runs are, never touches it.
+// The signing key is read when credentials are issued and when a run
+// checks that a recorded key is the user's (Vouches); it is wiped after
+// each use.
 type Signer struct {
 	account string // the account's public key; "" when the key is the account's own
 	keyFile string
@@ -86,12 +88,64 @@ func (s *Signer) signingKey() (key nkeys.KeyPair, issuerAccount string, err erro
 }
 
 // FindUser returns the user an earlier run issued credentials to. Nothing
-// outside is asked: the only record of the user is the caller's.
-func (s *Signer) FindUser(_ context.Context, ref backend.Ref) (*backend.User, error) {
+// outside is asked: the only record of the user is the caller's, and its
+// key is the user's only if the proof kept with it says so (Vouch). A key
+// without a proof that holds (kept by a release before proofs, signed by
+// a signing key since rotated, or written by someone else) is returned
+// with no KeyProof: the caller must not present it as the user's.
+func (s *Signer) FindUser(ctx context.Context, ref backend.Ref) (*backend.User, error) {
 	if ref.PublicKey == "" {
 		return nil, nil
 	}
-	return &backend.User{Name: ref.Name, PublicKey: ref.PublicKey, Origin: backend.Known}, nil
+	u := &backend.User{Name: ref.Name, PublicKey: ref.PublicKey, Origin: backend.Known}
+	if ref.KeyProof == "" {
+		return u, nil
+	}
+	ok, err := s.Vouches(ctx, ref.Name, ref.PublicKey, ref.KeyProof)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		u.KeyProof = ref.KeyProof
+	}
+	return u, nil
+}
+
+// Vouch signs, with the account's signing key, the statement that
+// publicKey is a key of the user called name. Only the platform holds the
+// signing key, so whoever can write a request's status cannot make one.
+func (s *Signer) Vouch(_ context.Context, name, publicKey string) (string, error) {
+	key, _, err := s.signingKey()
+	if err != nil {
+		return "", err
+	}
+	defer key.Wipe()
+	sig, err := key.Sign(keyStatement(name, publicKey))
+	if err != nil {
+		return "", fmt.Errorf("vouching for the key of NATS user %q: %w", name, err)
+	}
+	return base64.RawURLEncoding.EncodeToString(sig), nil
+}
+
+// Vouches reports whether proof is the signing key's statement that
+// publicKey is a key of the user called name.
+func (s *Signer) Vouches(_ context.Context, name, publicKey, proof string) (bool, error) {
+	sig, err := base64.RawURLEncoding.DecodeString(proof)
+	if err != nil {
+		return false, nil
+	}
+	key, _, err := s.signingKey()
+	if err != nil {
+		return false, err
+	}
+	defer key.Wipe()
+	return key.Verify(keyStatement(name, publicKey), sig) == nil, nil
+}
+
+// keyStatement is what Vouch signs: a fixed context, then the user's name
+// and key, so that the signature means nothing anywhere else.
+func keyStatement(name, publicKey string) []byte {
+	return []byte("promisekit natsuser: NATS user key\n" + name + "\n" + publicKey)
 }
 
 // CreateUser returns a user with no key yet: the first IssueCredentials

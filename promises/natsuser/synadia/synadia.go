@@ -147,6 +147,8 @@ func (c *Client) FindUser(ctx context.Context, ref backend.Ref) (*backend.User, 
 	if ref.ID != "" {
 		view, _, err := c.api.NatsUserAPI.GetNatsUser(c.auth(ctx), ref.ID).Execute()
 		switch {
+		case err == nil && view.Account.Id == c.account && view.Name != ref.Name:
+			return nil, &backend.NotThisUserError{Field: "ID", Detail: fmt.Sprintf("NATS user %s is %q, not %q", ref.ID, view.Name, ref.Name)}
 		case err == nil && view.Account.Id == c.account:
 			return user(view, backend.Known), nil
 		case err == nil, statusOf(err) == http.StatusNotFound:
@@ -405,3 +407,11 @@ func answered(status string, code int, body []byte) error {
 	}
 	return errors.New(msg)
 }
+
+// Vouch returns no proof: Synadia Cloud holds its users, and FindUser asks
+// it whose a user ID is.
+func (c *Client) Vouch(context.Context, string, string) (string, error) { return "", nil }
+
+// Vouches is false: a key other than a user's current one, which Synadia
+// Cloud reports, is not one this stage can vouch for.
+func (c *Client) Vouches(context.Context, string, string, string) (bool, error) { return false, nil }

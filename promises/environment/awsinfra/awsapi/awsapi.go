@@ -31,20 +31,6 @@ import (
 	"github.com/promisekit/promisekit/promises/environment/awsinfra"
 )
 
-// NotOwnedError is a resource that exists under the desired name but
-// belongs to another request, or to no request.
-type NotOwnedError struct {
-	Resource string // e.g. `ECR repository "team-a/dev"`
-	Owner    string // the owner tag found; empty when there is none
-}
-
-func (e *NotOwnedError) Error() string {
-	if e.Owner == "" {
-		return fmt.Sprintf("%s exists but has no %s tag: it was not created by this platform, so it is left alone", e.Resource, awsinfra.OwnerTag)
-	}
-	return fmt.Sprintf("%s belongs to %s, not to this request, so it is left alone", e.Resource, e.Owner)
-}
-
 // Client calls ECR, IAM and EKS.
 type Client struct {
 	ecr *ecr.Client
@@ -197,7 +183,7 @@ func (r *run) repository(ctx context.Context, known bool) error {
 		have[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
 	if have[awsinfra.OwnerTag] != r.d.Owner {
-		return &NotOwnedError{Resource: label, Owner: have[awsinfra.OwnerTag]}
+		return &awsinfra.NotOwnedError{Resource: label, Owner: have[awsinfra.OwnerTag]}
 	}
 
 	if string(current.ImageTagMutability) != want.ImageTagMutability {
@@ -343,7 +329,7 @@ func (r *run) role(ctx context.Context, known bool) error {
 		have[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
 	if have[awsinfra.OwnerTag] != r.d.Owner {
-		return &NotOwnedError{Resource: label, Owner: have[awsinfra.OwnerTag]}
+		return &awsinfra.NotOwnedError{Resource: label, Owner: have[awsinfra.OwnerTag]}
 	}
 	if aws.ToString(current.Path) != want.Path {
 		r.res.Unrepaired = append(r.res.Unrepaired, fmt.Sprintf("%s has path %s, not %s; AWS fixes a role's path at creation", label, aws.ToString(current.Path), want.Path))
@@ -567,7 +553,7 @@ func (r *run) podIdentity(ctx context.Context) error {
 		return fmt.Errorf("describing %s: %w", label, err)
 	}
 	if owner := out.Association.Tags[awsinfra.OwnerTag]; owner != r.d.Owner {
-		return &NotOwnedError{Resource: label, Owner: owner}
+		return &awsinfra.NotOwnedError{Resource: label, Owner: owner}
 	}
 	r.res.PodIdentityAssociationID = id
 	if aws.ToString(out.Association.RoleArn) == r.res.RoleARN {
@@ -661,7 +647,7 @@ func (c *Client) Delete(ctx context.Context, d awsinfra.Desired, dryRun bool) (*
 }
 
 func (r *run) leftAlone(err error) bool {
-	var notOwned *NotOwnedError
+	var notOwned *awsinfra.NotOwnedError
 	if errors.As(err, &notOwned) {
 		r.res.Unrepaired = append(r.res.Unrepaired, notOwned.Error())
 		return true
@@ -688,7 +674,7 @@ func (r *run) deleteAssociations(ctx context.Context, p *awsinfra.PodIdentity) e
 			return fmt.Errorf("describing %s: %w", label, err)
 		}
 		if owner := out.Association.Tags[awsinfra.OwnerTag]; owner != r.d.Owner {
-			r.leftAlone(&NotOwnedError{Resource: label, Owner: owner})
+			r.leftAlone(&awsinfra.NotOwnedError{Resource: label, Owner: owner})
 			continue
 		}
 		err = r.change("deleted "+label, func() error {
@@ -724,7 +710,7 @@ func (r *run) deleteRole(ctx context.Context) error {
 		}
 	}
 	if owner != r.d.Owner {
-		r.leftAlone(&NotOwnedError{Resource: label, Owner: owner})
+		r.leftAlone(&awsinfra.NotOwnedError{Resource: label, Owner: owner})
 		return nil
 	}
 	// IAM refuses to delete a role that still has policies (DeleteConflict).
@@ -786,7 +772,7 @@ func (r *run) deleteRepository(ctx context.Context) error {
 		}
 	}
 	if owner != r.d.Owner {
-		r.leftAlone(&NotOwnedError{Resource: label, Owner: owner})
+		r.leftAlone(&awsinfra.NotOwnedError{Resource: label, Owner: owner})
 		return nil
 	}
 	err = r.change("deleted "+label+" with its images", func() error {

@@ -380,9 +380,9 @@ func TestEnsureRefusesResourcesOfOthers(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := f.client.Ensure(ctx, d, awsinfra.Known{}, false)
-			var notOwned *NotOwnedError
+			var notOwned *awsinfra.NotOwnedError
 			if !errors.As(err, &notOwned) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Ensure error = %v, want a NotOwnedError containing %q", err, tt.want)
+				t.Fatalf("Ensure error = %v, want a awsinfra.NotOwnedError containing %q", err, tt.want)
 			}
 			for _, c := range f.proxy.Mutating() {
 				if c.Service == tt.service && !strings.HasPrefix(c.Operation, "Create") {

@@ -1,0 +1,72 @@
+package apiaggregator
+
+import (
+	"context"
+	"maps"
+	"testing"
+
+	"github.com/promisekit/promisekit/internal/stagetest"
+)
+
+// TestForgedState: status that names another object. A target attaches
+// to what its aggregator published in status.apiAggregator, so a published
+// parent that is not the aggregator's own listener is refused, naming the
+// field; a target's own status is read by no stage, so forging it changes
+// nothing.
+func TestForgedState(t *testing.T) {
+	p := newPlatform(t, "")
+	portal := p.request(readFile(t, "examples/portal.yaml"))
+	p.configure(portal)
+	orders := p.request(readFile(t, "examples/orders.yaml"))
+	want := p.configure(orders)
+	published := portal.StatusCopy(aggregatorStateCodec.Key)
+
+	t.Run("a target's own status", func(t *testing.T) {
+		// Another target's whole status, and an older schema version.
+		for _, forged := range []map[string]any{
+			{"apiAggregatorTarget": map[string]any{"schemaVersion": 1, "aggregator": "platform/other", "paths": "/", "routes": []any{"x"}, "conflictCheck": "x"}},
+			{"apiAggregatorTarget": map[string]any{"schemaVersion": 0}},
+		} {
+			maps.Copy(orders.Object["status"].(map[string]any), forged)
+			p.store(orders)
+			got := p.configure(orders)
+			if !sameFiles(got.Files, want.Files) {
+				t.Errorf("forged status %v changed the output", forged)
+			}
+		}
+	})
+
+	tests := []struct {
+		name   string
+		forge  func(parent map[string]any)
+		refuse string
+	}{
+		{"another aggregator's Gateway", func(pr map[string]any) { pr["name"] = "internal" }, "status.apiAggregator.parent"},
+		{"a Gateway in another namespace", func(pr map[string]any) { pr["namespace"] = "team-billing" }, "status.apiAggregator.parent"},
+		{"another listener", func(pr map[string]any) { pr["sectionName"] = "admin" }, "status.apiAggregator.parent"},
+		{"another kind", func(pr map[string]any) { pr["kind"] = "Service" }, "status.apiAggregator.parent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forged := portal.StatusCopy(aggregatorStateCodec.Key)
+			tt.forge(forged["parent"].(map[string]any))
+			portal.SetStatus(aggregatorStateCodec.Key, forged)
+			p.store(portal)
+			t.Cleanup(func() {
+				portal.SetStatus(aggregatorStateCodec.Key, published)
+				p.store(portal)
+			})
+			out := orders.Configure(context.Background())
+			stagetest.CheckRefused(t, out, tt.refuse)
+		})
+	}
+
+	// Unforged again, the target renders as before.
+	if got := p.configure(orders); !sameFiles(got.Files, want.Files) {
+		t.Error("the target's output changed after the aggregator's status was restored")
+	}
+}
+
+func sameFiles(a, b map[string][]byte) bool {
+	return maps.EqualFunc(a, b, func(x, y []byte) bool { return string(x) == string(y) })
+}
