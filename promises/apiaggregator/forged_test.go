@@ -58,6 +58,14 @@ func TestForgedState(t *testing.T) {
 			})
 			out := orders.Configure(context.Background())
 			stagetest.CheckRefused(t, out, tt.refuse)
+
+			// A delete reads nothing: Kratix removes what the target
+			// wrote, whatever its aggregator's status says.
+			before := p.connects
+			del := orders.Delete(context.Background())
+			if del.Err != nil || p.connects != before {
+				t.Errorf("delete: %v, %d platform API connections", del.Err, p.connects-before)
+			}
 		})
 	}
 
