@@ -79,7 +79,11 @@ func Scenarios() ([]benchkit.Scenario, []benchkit.Batch) {
 				Name:   "apiaggregator aggregator configure, steady state (ytt render)",
 				Binary: "apiaggregator",
 				Prepare: func(ctx context.Context, ws *benchkit.Workspace) (benchkit.Invocation, error) {
-					inv, err := benchkit.FirstConfigure(ws.Root, aggregatorPromise, aggregatorRequest, apiaggregatorEnv(ws))
+					env, err := apiaggregatorEnv(ws)
+					if err != nil {
+						return benchkit.Invocation{}, err
+					}
+					inv, err := benchkit.FirstConfigure(ws.Root, aggregatorPromise, aggregatorRequest, env)
 					if err != nil {
 						return benchkit.Invocation{}, err
 					}
@@ -106,19 +110,26 @@ func Scenarios() ([]benchkit.Scenario, []benchkit.Batch) {
 }
 
 // apiaggregatorEnv is the platform the stages run on: the embedded default
-// configuration (no file) and a local platform API directory.
-func apiaggregatorEnv(ws *benchkit.Workspace) map[string]string {
-	return map[string]string{
-		"PROMISEKIT_CONFIG": filepath.Join(ws.Dir, "no-apiaggregator-config.yaml"),
-		localapi.Variable:   filepath.Join(ws.Dir, "platform-api"),
+// configuration (an empty file) and a local platform API directory.
+func apiaggregatorEnv(ws *benchkit.Workspace) (map[string]string, error) {
+	config := filepath.Join(ws.Dir, "apiaggregator-defaults.yaml")
+	if err := os.WriteFile(config, nil, 0o644); err != nil {
+		return nil, err
 	}
+	return map[string]string{
+		"PROMISEKIT_CONFIG": config,
+		localapi.Variable:   filepath.Join(ws.Dir, "platform-api"),
+	}, nil
 }
 
 // apiaggregatorPlatform configures the portal example with the stage
 // binary and stores it, status included, in the platform API directory,
 // with every example target (or the given ones) as siblings.
 func apiaggregatorPlatform(ctx context.Context, ws *benchkit.Workspace, targets [][]byte) (map[string]string, error) {
-	env := apiaggregatorEnv(ws)
+	env, err := apiaggregatorEnv(ws)
+	if err != nil {
+		return nil, err
+	}
 	inv, err := benchkit.FirstConfigure(ws.Root, aggregatorPromise, aggregatorRequest, env)
 	if err != nil {
 		return nil, err
