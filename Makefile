@@ -106,6 +106,7 @@ promises:
 		sed -E -e 's#ghcr\.io/promisekit/([a-z0-9-]+):[A-Za-z0-9._-]+#$(REGISTRY)/\1:$(VERSION)#g' \
 			-e 's#^( +pipelineNamespace:) promisekit-system$$#\1 $(NAMESPACE)#' \
 			-e 's#^( +kratix\.io/promise-version:) .*$$#\1 $(VERSION)#' \
+			-e '/^  requiredPromises:/,/^  [a-z]/ s#^( +version:) .*$$#\1 $(VERSION)#' \
 			$$f > $$out; \
 		echo "$$out"; \
 	done

@@ -2,8 +2,10 @@
 # apiaggregator demo: the platform team's ApiAggregator "portal" and three
 # teams' ApiAggregatorTargets from two namespaces (one rewriting its
 # prefixes, one with a larger request-body limit), run with the local
-# runner. It prints the state-store tree as Argo CD would read it, shows a
-# conflicting target refused with the older target named, and re-runs
+# runner. It shows a target applied before its aggregator waiting for it
+# (a retry, not a failure) and converging once it exists, prints the
+# state-store tree as Argo CD would read it, shows a conflicting target
+# refused with the older target named in its own status, and re-runs
 # everything to show that nothing changes.
 #
 # Usage: hack/demo-apiaggregator.sh [output-dir]   (after `make build`;
@@ -21,6 +23,8 @@ mkdir -p "$out"
 # cluster): Gateways in one namespace, certificates from cert-manager, and
 # everything on the destination that runs the public gateway.
 cat > "$out/config.yaml" <<'YAML'
+kratix:
+  workflowControl: true   # this Kratix honours workflow-control.yaml
 gatewayClassName: eg
 gatewayNamespace: gateways
 implementation: envoy-gateway
@@ -65,8 +69,24 @@ columns() {
   done
 }
 
-echo "-- the aggregator and three targets from two namespaces"
+# message prints a request's status.message from the runner's copy.
+# A long message is folded onto more lines, each indented further.
+message() { # plural namespace name
+  awk '/^  message: /{m=substr($0, 12); on=1; next} on && /^    /{sub(/^ +/, ""); m=m " " $0; next} {on=0} END{gsub(/^'"'"'|'"'"'$/, "", m); print m}' \
+    "$store/.platform/apiaggregator.promisekit.io/$1/$2/$3.yaml"
+}
+
+echo "-- a team applies its target before the platform's aggregator exists: it waits"
+run apiaggregatortarget-promise.yaml "$examples/orders.yaml"
+echo "   status.message: $(message apiaggregatortargets team-orders orders)"
+if find "$store" -path '*/orders/*' -not -path '*/.platform/*' | grep -q .; then
+  echo "unexpected: the waiting target wrote output" >&2
+  exit 1
+fi
+echo
+echo "-- the aggregator and three targets from two namespaces (the waiting one converges)"
 all
+echo "   team-orders/orders status.message: $(message apiaggregatortargets team-orders orders)"
 echo
 echo "-- the state store, as Argo CD reads it (everything on destination 'edge')"
 (cd "$store" && find . -type f -not -path './.platform/*' | sort)
@@ -95,11 +115,9 @@ spec:
   - prefix: /orders
 YAML
 now=2026-11-02T09:01:00Z
-if run apiaggregatortarget-promise.yaml "$out/rogue.yaml" 2>"$out/rogue.err"; then
-  echo "unexpected: the conflicting target was rendered" >&2
-  exit 1
-fi
-sed 's/^/   /' "$out/rogue.err"
+run apiaggregatortarget-promise.yaml "$out/rogue.yaml" | sed 's/^/   /'
+echo "   kubectl get apiaggregatortarget rogue -n team-billing -o jsonpath='{.status.message}':"
+echo "   $(message apiaggregatortargets team-billing rogue)"
 if find "$store" -path '*/rogue/*' -not -path '*/.platform/*' | grep -q .; then
   echo "unexpected: the refused target wrote output" >&2
   exit 1

@@ -15,6 +15,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/promisekit/promisekit/internal/devkeys"
 )
@@ -24,8 +25,9 @@ func main() {
 	force := flag.Bool("force", false, "replace an existing set of keys")
 	bits := flag.Int("bits", devkeys.DefaultBits, "size of the sealing RSA key")
 	natsURL := flag.String("nats-url", devkeys.DefaultNATSURL, "NATS URL shown in status")
+	dests := flag.String("destinations", "", "comma-separated destination names, each with a sealing key of its own (config.destinations)")
 	flag.Parse()
-	keys, err := devkeys.Generate(*dir, devkeys.Options{Bits: *bits, Force: *force, NATSURL: *natsURL})
+	keys, err := devkeys.Generate(*dir, devkeys.Options{Bits: *bits, Force: *force, NATSURL: *natsURL, Destinations: strings.FieldsFunc(*dests, func(r rune) bool { return r == ',' })})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "devkeys:", err)
 		os.Exit(1)

@@ -85,6 +85,9 @@ func run(args []string) error {
 	for _, f := range out.Written {
 		fmt.Printf("wrote %s\n", f)
 	}
+	if c := out.Control; c != nil {
+		fmt.Printf("%s: workflow stopped (%s); the earlier output stays: %s\n", o.RequestFile, c, c.Message)
+	}
 	if show {
 		status, _ := yaml.Marshal(map[string]any{"status": out.Object["status"]})
 		fmt.Print(string(status))

@@ -4,6 +4,10 @@
 // them), and a NATS operator, account and account signing key, with the
 // JWTs and a nats-server configuration that trust them.
 //
+// With Options.Destinations it also writes one sealing key pair per
+// destination, as each cluster's controller has its own, and a
+// configuration that places requests on them (config.destinations).
+//
 // Everything it writes is for development only and secret: it belongs in a
 // git-ignored directory such as .demo/. A directory that already holds a
 // complete set is reused, so repeated demos keep their keys.
@@ -19,6 +23,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/bitnami-labs/sealed-secrets/pkg/crypto"
@@ -26,6 +31,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/promisekit/promisekit/pkg/k8sname"
 	"github.com/promisekit/promisekit/pkg/sealing"
 )
 
@@ -38,7 +44,15 @@ type Options struct {
 	// NATSURL is where the demo's nats-server would listen; it goes into
 	// the configuration (and so into status) only.
 	NATSURL string
+	// Destinations, when set, name clusters that each get a sealing key
+	// pair of their own, under sealing/<name>/. The configuration then
+	// lists them in config.destinations, each selected by the label
+	// DestinationLabel=<name> and requestable, the first the default.
+	Destinations []string
 }
+
+// DestinationLabel is the label that selects each destination's cluster.
+const DestinationLabel = "cluster"
 
 // Defaults for Options.
 const (
@@ -69,14 +83,45 @@ type Keys struct {
 	ServerConfigFile    string
 	AccountPublicKey    string
 	SigningKeyPublicKey string
+	// Destinations are the destinations' sealing pairs, in the order of
+	// Options.Destinations.
+	Destinations []Destination
 }
 
-func layout(dir string) (*Keys, error) {
+// Destination is one cluster's sealing key pair.
+type Destination struct {
+	Name string
+	// Labels select the destination's cluster (DestinationLabel).
+	Labels            map[string]string
+	CertificateFile   string
+	PrivateKeyFile    string
+	CertificateSHA256 string
+}
+
+// SealingKey reads the destination's sealing private key.
+func (d *Destination) SealingKey() (*rsa.PrivateKey, error) {
+	return readPrivateKey(d.PrivateKeyFile)
+}
+
+func layout(dir string, destinations []string) (*Keys, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
+	var dests []Destination
+	for _, name := range destinations {
+		if !k8sname.IsDNSLabel(name) || slices.ContainsFunc(dests, func(d Destination) bool { return d.Name == name }) {
+			return nil, fmt.Errorf("devkeys: destination %q: names are distinct DNS labels", name)
+		}
+		dests = append(dests, Destination{
+			Name:            name,
+			Labels:          map[string]string{DestinationLabel: name},
+			CertificateFile: filepath.Join(abs, "sealing", name, "cert.pem"),
+			PrivateKeyFile:  filepath.Join(abs, "sealing", name, "key.pem"),
+		})
+	}
 	return &Keys{
+		Destinations:     dests,
 		Dir:              abs,
 		ConfigFile:       filepath.Join(abs, "natsuser.yaml"),
 		CertificateFile:  filepath.Join(abs, "sealing", "cert.pem"),
@@ -91,7 +136,7 @@ func layout(dir string) (*Keys, error) {
 // Generate writes a new set into dir, or returns the complete set already
 // there unless o.Force.
 func Generate(dir string, o Options) (*Keys, error) {
-	k, err := layout(dir)
+	k, err := layout(dir, o.Destinations)
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +153,13 @@ func Generate(dir string, o Options) (*Keys, error) {
 	if o.NATSURL == "" {
 		o.NATSURL = DefaultNATSURL
 	}
-	if err := k.writeSealing(o.Bits); err != nil {
+	if err := writeSealing(k.CertificateFile, k.PrivateKeyFile, o.Bits); err != nil {
 		return nil, err
+	}
+	for _, d := range k.Destinations {
+		if err := writeSealing(d.CertificateFile, d.PrivateKeyFile, o.Bits); err != nil {
+			return nil, err
+		}
 	}
 	if err := k.writeNATS(); err != nil {
 		return nil, err
@@ -127,18 +177,22 @@ func (k *Keys) Env() map[string]string {
 
 // SealingKey reads the sealing private key.
 func (k *Keys) SealingKey() (*rsa.PrivateKey, error) {
-	data, err := os.ReadFile(k.PrivateKeyFile)
+	return readPrivateKey(k.PrivateKeyFile)
+}
+
+func readPrivateKey(file string) (*rsa.PrivateKey, error) {
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {
-		return nil, fmt.Errorf("%s: no PEM block", k.PrivateKeyFile)
+		return nil, fmt.Errorf("%s: no PEM block", file)
 	}
 	return x509.ParsePKCS1PrivateKey(block.Bytes)
 }
 
-func (k *Keys) writeSealing(bits int) error {
+func writeSealing(certFile, keyFile string, bits int) error {
 	key, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
 		return fmt.Errorf("devkeys: generating the sealing key: %w", err)
@@ -147,10 +201,10 @@ func (k *Keys) writeSealing(bits int) error {
 	if err != nil {
 		return fmt.Errorf("devkeys: signing the sealing certificate: %w", err)
 	}
-	if err := writeFile(k.PrivateKeyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+	if err := writeFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
 		return err
 	}
-	return writeFile(k.CertificateFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644)
+	return writeFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644)
 }
 
 func (k *Keys) writeNATS() error {
@@ -239,6 +293,25 @@ func (k *Keys) writeConfig(natsURL string) error {
 			},
 		},
 	}
+	if len(k.Destinations) > 0 {
+		// Each destination seals with its own certificate.
+		delete(cfg, "sealing")
+		var dests []any
+		for _, d := range k.Destinations {
+			cert, err := sealing.LoadCertificate(d.CertificateFile, time.Now(), "")
+			if err != nil {
+				return err
+			}
+			dests = append(dests, map[string]any{
+				"name":        d.Name,
+				"matchLabels": d.Labels,
+				"requestable": true,
+				"sealing":     map[string]any{"certificate": d.CertificateFile, "sha256": cert.SHA256},
+			})
+		}
+		cfg["destinations"] = dests
+		cfg["defaultDestination"] = k.Destinations[0].Name
+	}
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		return err
@@ -264,6 +337,9 @@ func (k *Keys) load() error {
 		return fmt.Errorf("%s: %w", k.CertificateFile, err)
 	}
 	k.CertificateSHA256 = cert.SHA256
+	if err := k.loadDestinations(); err != nil {
+		return err
+	}
 	acctJWT, err := os.ReadFile(k.AccountJWTFile)
 	if err != nil {
 		return err
@@ -275,6 +351,49 @@ func (k *Keys) load() error {
 	k.AccountPublicKey = claims.Subject
 	for pub := range claims.SigningKeys {
 		k.SigningKeyPublicKey = pub
+	}
+	return nil
+}
+
+// loadDestinations fills in the destinations' certificate fingerprints,
+// and refuses a set whose configuration lists other destinations.
+func (k *Keys) loadDestinations() error {
+	var cfg struct {
+		Destinations []struct {
+			Name string `json:"name"`
+		} `json:"destinations"`
+	}
+	data, err := os.ReadFile(k.ConfigFile)
+	if err != nil {
+		return err
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		return fmt.Errorf("%s: %w", k.ConfigFile, err)
+	}
+	var have, want []string
+	for _, d := range cfg.Destinations {
+		have = append(have, d.Name)
+	}
+	for i := range k.Destinations {
+		d := &k.Destinations[i]
+		want = append(want, d.Name)
+		for _, f := range []string{d.CertificateFile, d.PrivateKeyFile} {
+			if _, err := os.Stat(f); err != nil {
+				return err
+			}
+		}
+		certPEM, err := os.ReadFile(d.CertificateFile)
+		if err != nil {
+			return err
+		}
+		cert, err := sealing.ParseCertificate(certPEM, time.Now(), "")
+		if err != nil {
+			return fmt.Errorf("%s: %w", d.CertificateFile, err)
+		}
+		d.CertificateSHA256 = cert.SHA256
+	}
+	if !slices.Equal(have, want) {
+		return fmt.Errorf("%s places requests on destinations %v, not %v", k.ConfigFile, have, want)
 	}
 	return nil
 }

@@ -215,3 +215,30 @@ func ReadWorkflow(promiseFile, action string) (Workflow, error) {
 		Pipeline: pls[0].Metadata.Name, Plural: p.Spec.API.Spec.Names.Plural,
 	}, nil
 }
+
+// SuspendedLabel is the label Kratix sets on an object whose workflow a
+// pipeline suspended or asked to retry (api/v1alpha1 WorkflowSuspendedLabel,
+// work-creator/cmd/update_status.go at ae170e22), and removes when the
+// retry is due or the spec changes.
+const SuspendedLabel = "kratix.io/workflow-suspended"
+
+// SetSuspended sets or removes SuspendedLabel on obj.
+func SetSuspended(obj map[string]any, suspended bool) {
+	meta, _ := obj["metadata"].(map[string]any)
+	if meta == nil {
+		return
+	}
+	labels, _ := meta["labels"].(map[string]any)
+	if !suspended {
+		delete(labels, SuspendedLabel)
+		if len(labels) == 0 {
+			delete(meta, "labels")
+		}
+		return
+	}
+	if labels == nil {
+		labels = map[string]any{}
+		meta["labels"] = labels
+	}
+	labels[SuspendedLabel] = "true"
+}

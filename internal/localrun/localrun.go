@@ -66,6 +66,10 @@ type Outcome struct {
 	Object  map[string]any // the object as stored after the run (nil once deleted)
 	Written []string       // state-store files written, relative to the store
 	Deleted bool           // the request was deleted (delete action, or the stage deleted it)
+	// Control is the workflow control a pipeline wrote: the workflow
+	// stopped there, its output was not written and the earlier output
+	// stays.
+	Control *WorkflowControl
 }
 
 // Run runs the request's workflow once.
@@ -186,6 +190,9 @@ func (r *runner) configure(ctx context.Context, obj map[string]any) (*Outcome, e
 		return nil, err
 	}
 	out := &Outcome{}
+	// Running it again is what Kratix does when the retry is due or the
+	// spec changed: both lift a suspension.
+	kratixsim.SetSuspended(obj, false)
 	for i, pl := range r.p.Spec.Workflows.Resource.Configure {
 		if i == 0 {
 			kratixsim.SetPending(obj)
@@ -194,8 +201,11 @@ func (r *runner) configure(ctx context.Context, obj map[string]any) (*Outcome, e
 		if err == nil {
 			err = r.applyStatus(obj, dirs)
 		}
-		var written []string
 		if err == nil {
+			out.Control, err = readWorkflowControl(dirs.MetadataDir)
+		}
+		var written []string
+		if err == nil && out.Control == nil {
 			written, err = r.place(obj, pl.Metadata.Name, dirs)
 		}
 		removePod(dirs)
@@ -203,6 +213,17 @@ func (r *runner) configure(ctx context.Context, obj map[string]any) (*Outcome, e
 			return nil, err
 		}
 		out.Written = append(out.Written, written...)
+		if out.Control != nil {
+			// Kratix writes no Work and runs no later pipeline; the
+			// request is labelled and keeps its earlier output.
+			kratixsim.SetSuspended(obj, true)
+			fmt.Fprintf(r.o.Log, "%s: workflow stopped by %s: %s\n", pl.Metadata.Name, out.Control, out.Control.Message)
+			if err := writeYAML(file, obj); err != nil {
+				return nil, err
+			}
+			out.Object = obj
+			return out, nil
+		}
 	}
 	kratixsim.MarkCompleted(obj, r.o.Now.UTC().Format(time.RFC3339))
 	if still, err := exists(file); err != nil {

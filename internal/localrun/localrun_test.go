@@ -20,8 +20,12 @@ import (
 // The test binary doubles as the stage: bin/counter is a script that runs
 // it with LOCALRUN_TEST_STAGE=1, so the runner executes a real process.
 func TestMain(m *testing.M) {
-	if os.Getenv("LOCALRUN_TEST_STAGE") == "1" {
+	switch os.Getenv("LOCALRUN_TEST_STAGE") {
+	case "1":
 		kratix.Main("counter", counterStage())
+		return
+	case "waiter":
+		kratix.Main("counter", waiterStage())
 		return
 	}
 	os.Exit(m.Run())

@@ -35,3 +35,14 @@ func (e FieldErrors) Err() error {
 func (e *FieldErrors) Add(field, detail string) {
 	*e = append(*e, &FieldError{Field: field, Detail: detail})
 }
+
+// TransientError is a failure that clears by itself (an aggregator not
+// configured yet, an outside service that did not answer in time): a later
+// run may succeed with nothing changed.
+type TransientError struct{ Err error }
+
+func (e *TransientError) Error() string { return e.Err.Error() }
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// Transient marks err as a failure that clears by itself.
+func Transient(err error) error { return &TransientError{Err: err} }

@@ -24,6 +24,21 @@ type Result struct {
 	// DestinationSelectors send documents in a Directory to destinations
 	// whose labels match.
 	DestinationSelectors []DestinationSelector
+	// Control, when set, stops the workflow here: Kratix writes no Work,
+	// so the earlier output stays, and shows Control's message on the
+	// object. Documents are then ignored.
+	Control *Control
+}
+
+// Control is /kratix/metadata/workflow-control.yaml, which Kratix honours
+// since syntasso/kratix#733 and #753 (March 2026): Suspend stops the
+// workflow until the request's spec changes or the label
+// kratix.io/workflow-suspended is removed; RetryAfter (a Go duration, which
+// wins over Suspend) runs it again after that long.
+type Control struct {
+	Suspend    bool   `json:"suspend,omitempty"`
+	Message    string `json:"message,omitempty"`
+	RetryAfter string `json:"retryAfter,omitempty"`
 }
 
 // Document is one manifest to write to the output directory.

@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"sigs.k8s.io/yaml"
 )
 
 // maxWorkBytes bounds the compressed output: Kratix stores a pipeline's
@@ -29,33 +27,34 @@ const stagingPrefix = ".promisekit-staging-"
 // only; Kratix ignores output on delete), status.yaml and
 // destination-selectors.yaml. stage names the record of files this stage
 // wrote, so that a retry in the same Pod removes exactly those.
+//
+// A pipeline may run other containers before this one: status.yaml and
+// destination-selectors.yaml are composed with what they wrote (see
+// composeMetadata), never replaced. With res.Control set, nothing is
+// written to the output directory: Kratix writes no Work then.
 func Write(p Paths, env Env, stage string, res *Result) error {
-	status, err := encodeStatus(res)
+	status, err := statusOf(res)
 	if err != nil {
 		return err
 	}
-	var files map[string][]byte
-	var selectors []byte
-	if env.WorkflowAction == ActionConfigure {
-		if files, err = encodeDocuments(res.Documents, res.DestinationSelectors); err != nil {
+	var selectors []DestinationSelector
+	if env.WorkflowAction == ActionConfigure && res.Control == nil {
+		files, err := encodeDocuments(res.Documents, res.DestinationSelectors)
+		if err != nil {
 			return err
-		}
-		if len(res.DestinationSelectors) > 0 {
-			if selectors, err = yaml.Marshal(res.DestinationSelectors); err != nil {
-				return fmt.Errorf("encoding destination selectors: %w", err)
-			}
 		}
 		if err := replaceOutput(p, stage, files); err != nil {
 			return err
 		}
+		selectors = res.DestinationSelectors
 	}
-	if err := writeMetadata(p.MetadataDir, "destination-selectors.yaml", selectors); err != nil {
-		return err
-	}
-	return writeMetadata(p.MetadataDir, "status.yaml", status)
+	return composeMetadata(p.MetadataDir, stage, status, selectors, res.Control)
 }
 
-func encodeStatus(res *Result) ([]byte, error) {
+// statusOf is the status this run writes, the result's keys and message,
+// encoded as JSON: a value that does not encode fails the run before
+// anything is written.
+func statusOf(res *Result) ([]byte, error) {
 	if strings.TrimSpace(res.Message) == "" {
 		return nil, errors.New("stage result has no status message")
 	}
@@ -77,11 +76,7 @@ func encodeStatus(res *Result) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding status: %w", err)
 	}
-	out, err := jsonToYAML(js)
-	if err != nil {
-		return nil, fmt.Errorf("encoding status: %w", err)
-	}
-	return out, nil
+	return js, nil
 }
 
 // docHeader is what a file name is made of.

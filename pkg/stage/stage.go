@@ -8,10 +8,10 @@
 //
 //  1. kind: the object is of the Stage's apiVersion and kind;
 //  2. namespace: a namespaced request has one;
-//  3. spec: decoded strictly into the Spec type (unknown, duplicate and
+//  3. config: the platform configuration file, strictly, over the defaults,
+//     validated: it also says how a refusal is reported (Kratix);
+//  4. spec: decoded strictly into the Spec type (unknown, duplicate and
 //     mistyped fields fail, naming the field);
-//  4. config: the platform configuration file, strictly, over the defaults,
-//     validated;
 //  5. state: what the last run kept in the request's status;
 //  6. decide: the workflow's Decide, a pure function of the above and the
 //     clock, validates what depends on the configuration and returns a Plan;
@@ -24,6 +24,15 @@
 // Nothing reaches an outside system before the spec and the configuration
 // are valid, because the Outside value is handed only to Act. Decide has no
 // context and no Outside: it cannot make a call.
+//
+// A run that fails after the configuration is read is reported the way the
+// installed Kratix understands (Kratix, in the configuration): with
+// workflow control, a refused request (a kratix.FieldError) is suspended
+// with its one-line message, and a failure that clears by itself
+// (kratix.TransientError, the run's deadline, a network timeout) is
+// retried after a wait that doubles per attempt, counted in status.retry;
+// the stage then exits 0 and Kratix keeps the earlier output. Without it,
+// both fail the run, as a Kratix that ignores workflow-control.yaml needs.
 //
 // The steps are the places where behaviour shared by every promise lands
 // once: binding state to the request (Stage.Bind), the whole-run deadline
@@ -186,7 +195,7 @@ func (s *Stage[Spec, Config, State, Outside]) Decide(req *kratix.Request) (Plan[
 func (s *Stage[Spec, Config, State, Outside]) run(ctx context.Context, req *kratix.Request, decide Decide[Spec, Config, State, Outside]) (*kratix.Result, error) {
 	in, plan, err := s.decide(req, decide)
 	if err != nil {
-		return nil, err
+		return failed(in, err)
 	}
 	if s.Deadline != nil {
 		if d := s.Deadline(in.Config); d > 0 {
@@ -197,7 +206,7 @@ func (s *Stage[Spec, Config, State, Outside]) run(ctx context.Context, req *krat
 	}
 	res, err := plan.Act(ctx, s.Outside)
 	if err != nil {
-		return nil, err
+		return failed(in, err)
 	}
 	return finish(in.Request, res)
 }
@@ -214,28 +223,28 @@ func (s *Stage[Spec, Config, State, Outside]) decide(req *kratix.Request, decide
 	if in.Namespace, err = s.namespace(req); err != nil {
 		return nil, nil, err
 	}
+	if in.Config, err = s.Config.Load(req.ConfigPath); err != nil {
+		return nil, nil, err
+	}
 	if err := obj.DecodeSpec(&in.Spec); err != nil {
 		if req.Env.WorkflowAction != kratix.ActionDelete {
-			return nil, nil, err
+			return in, nil, err
 		}
 		var zero Spec
 		in.Spec, in.SpecErr = zero, err
 	}
-	if in.Config, err = s.Config.Load(req.ConfigPath); err != nil {
-		return nil, nil, err
-	}
 	if s.State.Key != "" {
 		if in.State, in.Found, err = s.State.Load(obj); err != nil {
-			return nil, nil, err
+			return in, nil, err
 		}
 	}
 	plan, err := decide(in)
 	if err != nil {
-		return nil, nil, err
+		return in, nil, err
 	}
 	if s.Bind != nil && in.Found {
 		if err := s.Bind(in); err != nil {
-			return nil, nil, err
+			return in, nil, err
 		}
 	}
 	return in, plan, nil
@@ -268,18 +277,35 @@ func (s *Stage[Spec, Config, State, Outside]) removed(in *Input[Spec, Config, St
 	}}, nil
 }
 
-// finish is the last step of every run, after the workflow returned its
-// result and before the writer checks and writes it. It is where behaviour
-// that every promise's output shares is added, once: the platform's
-// overlays over every document, and the composition of status with what
-// earlier containers of the pipeline wrote. Today it checks that there is
-// a result.
-func finish(_ *kratix.Request, res *kratix.Result) (*kratix.Result, error) {
+// finish is the last step of every run that succeeded, after the workflow
+// returned its result and before the writer checks and writes it. It is
+// where behaviour that every promise's output shares is added, once (the
+// platform's overlays over every document belong here): a run that
+// succeeds ends a run of retries.
+func finish(req *kratix.Request, res *kratix.Result) (*kratix.Result, error) {
 	if res == nil {
 		return nil, fmt.Errorf("stage returned no result")
 	}
+	clearRetries(req.Object, res)
 	return res, nil
 }
+
+// Kratix is what the installed Kratix honours. The platform declares it in
+// each promise's configuration, under `kratix:`; every promise's Config
+// embeds it.
+type Kratix struct {
+	// WorkflowControl is true when Kratix honours
+	// /kratix/metadata/workflow-control.yaml (syntasso/kratix#733 and
+	// #753, March 2026). Off by default: a Kratix without it would take a
+	// run that exits 0 with no output for an empty output, and remove
+	// what the request had.
+	WorkflowControl bool `json:"workflowControl,omitempty"`
+}
+
+func (k Kratix) kratix() Kratix { return k }
+
+// kratixConfig is a promise's Config that embeds Kratix.
+type kratixConfig interface{ kratix() Kratix }
 
 // Served is a Stage of any type parameters, for Kinds.
 type Served interface {

@@ -22,8 +22,11 @@ type widgetSpec struct {
 }
 
 type widgetConfig struct {
+	Kratix  `json:"kratix,omitempty"`
 	MaxSize int    `json:"maxSize"`
 	Timeout string `json:"timeout,omitempty"`
+	// Fail makes Act fail: "transient" or "other".
+	Fail string `json:"fail,omitempty"`
 }
 
 type widgetState struct {
@@ -37,10 +40,17 @@ type widgetPlan struct {
 	size, runs int
 	// wait makes Act wait for its context to end.
 	wait bool
+	fail string
 }
 
 func (p *widgetPlan) Act(ctx context.Context, o *calls) (*kratix.Result, error) {
 	o.n++
+	switch p.fail {
+	case "transient":
+		return nil, kratix.Transient(errors.New("the gadget service did not answer"))
+	case "other":
+		return nil, errors.New("the gadget service is misconfigured")
+	}
 	if p.wait {
 		deadline, ok := ctx.Deadline()
 		if !ok {
@@ -85,7 +95,7 @@ func widgetStage(o *calls) *Stage[widgetSpec, widgetConfig, widgetState, *calls]
 			if in.Spec.Size > in.Config.MaxSize {
 				return nil, &kratix.FieldError{Field: "spec.size", Detail: "too large"}
 			}
-			return &widgetPlan{size: in.Spec.Size, runs: in.State.Runs + 1, wait: in.Config.Timeout != ""}, nil
+			return &widgetPlan{size: in.Spec.Size, runs: in.State.Runs + 1, wait: in.Config.Timeout != "", fail: in.Config.Fail}, nil
 		},
 		Delete: func(in *Input[widgetSpec, widgetConfig, widgetState]) (Plan[*calls], error) {
 			if in.SpecErr != nil {

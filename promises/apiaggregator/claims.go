@@ -73,11 +73,13 @@ func readAggregator(ctx context.Context, client platformapi.API, ref objectRef) 
 			return aggregatorState{}, fmt.Errorf("reading ApiAggregator %s: %w", ref, err)
 		}
 		if !found {
-			return aggregatorState{}, fmt.Errorf("ApiAggregator %s has not been configured yet; Kratix retries this request", ref)
+			return aggregatorState{}, kratix.Transient(fmt.Errorf("ApiAggregator %s has not been configured yet; Kratix retries this request", ref))
 		}
 		return st, nil
 	}
-	return aggregatorState{}, &kratix.FieldError{Field: "spec.aggregatorRef", Detail: fmt.Sprintf("ApiAggregator %s does not exist", ref)}
+	// It may be created later: a target may be applied before its
+	// aggregator, and only has to wait.
+	return aggregatorState{}, kratix.Transient(&kratix.FieldError{Field: "spec.aggregatorRef", Detail: fmt.Sprintf("ApiAggregator %s does not exist (yet)", ref)})
 }
 
 // readSiblings lists every other target attached to the aggregator ref.

@@ -36,6 +36,8 @@ const (
 // Config is the platform configuration, the same file for both Promises.
 // Teams never set it: it comes from a ConfigMap in the pipeline's namespace.
 type Config struct {
+	// Kratix is what the installed Kratix honours (workflow control).
+	stage.Kratix `json:"kratix,omitempty"`
 	// Timeout bounds the whole run (a Go duration; 1m by default).
 	Timeout platformconfig.Duration `json:"timeout,omitempty"`
 	// PlatformAPITimeout bounds each call to the platform's API server

@@ -23,7 +23,15 @@ func (p *plan) documents() []kratix.Document {
 	if p.aws != nil && p.aws.mode == AWSACK {
 		objs = append(objs, p.ackDocuments()...)
 	}
-	return documents(objs...)
+	docs := documents(objs...)
+	// A destination's documents go in a directory of its name, with a
+	// selector of their own (result): Kratix moves a workload group to
+	// another destination only when the group changes (another directory),
+	// and leaves a group whose selector changed where it is, "misplaced".
+	for i := range docs {
+		docs[i].Directory = p.dest.name
+	}
+	return docs
 }
 
 // labels mark every object with the environment it belongs to. Label
@@ -77,7 +85,7 @@ func (p *plan) networkPolicies() []any {
 		Spec: networkPolicySpec{PolicyTypes: []string{"Ingress"}},
 	}
 	from := []networkPeer{{PodSelector: &labelSelector{}}}
-	if ns := p.cfg.Namespace.IngressNamespaces; len(ns) > 0 {
+	if ns := p.dest.ingressNamespaces; len(ns) > 0 {
 		from = append(from, networkPeer{NamespaceSelector: &labelSelector{MatchExpressions: []selectorExpr{
 			{Key: "kubernetes.io/metadata.name", Operator: "In", Values: ns},
 		}}})

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/promisekit/promisekit/pkg/stage"
+
 	"github.com/promisekit/promisekit/pkg/k8sname"
 	"github.com/promisekit/promisekit/pkg/platformconfig"
 
@@ -17,6 +19,8 @@ import (
 // environment type means, and how environments reach Argo CD and AWS.
 // Teams never set it; defaultConfig holds every field's default.
 type Config struct {
+	// Kratix is what the installed Kratix honours (workflow control).
+	stage.Kratix `json:"kratix,omitempty"`
 	// Timeout bounds the whole run (a Go duration; 5m by default).
 	Timeout platformconfig.Duration `json:"timeout,omitempty"`
 	// PlatformAPITimeout bounds each call to the platform's API server
@@ -30,6 +34,48 @@ type Config struct {
 	VCluster           ChartConfig             `json:"vcluster"`
 	AppStack           AppStackConfig          `json:"appStack"`
 	AWS                AWSConfig               `json:"aws"`
+	// Destinations are the clusters environments are placed on, each with
+	// what differs per cluster. Without them there is one implicit
+	// destination with Namespace's and AWS's settings, and no destination
+	// selector is written (Kratix schedules as the Promise says).
+	Destinations []DestinationConfig `json:"destinations,omitempty"`
+	// DefaultDestination names the destination of a request that names
+	// none in spec.destination.
+	DefaultDestination string `json:"defaultDestination,omitempty"`
+}
+
+// DestinationConfig is one cluster an environment may be placed on.
+type DestinationConfig struct {
+	// Name is what spec.destination and status name, and the output
+	// directory the destination's documents go to.
+	Name string `json:"name"`
+	// MatchLabels select the one Kratix Destination of the cluster.
+	MatchLabels map[string]string `json:"matchLabels"`
+	// Requestable lets a request name this destination in
+	// spec.destination; the default destination may always be named.
+	Requestable bool                 `json:"requestable,omitempty"`
+	Namespace   DestinationNamespace `json:"namespace,omitempty"`
+	AWS         DestinationAWS       `json:"aws,omitempty"`
+}
+
+// DestinationNamespace is what differs per cluster in config.namespace.
+type DestinationNamespace struct {
+	// IngressNamespaces are the cluster's ingress controllers'
+	// namespaces; absent: config.namespace.ingressNamespaces ([] is none).
+	IngressNamespaces []string `json:"ingressNamespaces,omitempty"`
+}
+
+// DestinationAWS is what differs per cluster in config.aws: the cluster's
+// identity to IAM.
+type DestinationAWS struct {
+	// OIDCIssuer is the cluster's OIDC issuer URL (IRSA).
+	OIDCIssuer  string                 `json:"oidcIssuer,omitempty"`
+	PodIdentity DestinationPodIdentity `json:"podIdentity,omitempty"`
+}
+
+// DestinationPodIdentity names the cluster to EKS Pod Identity.
+type DestinationPodIdentity struct {
+	ClusterName string `json:"clusterName,omitempty"`
 }
 
 // TypeConfig is one environment type.
@@ -244,6 +290,7 @@ func (c *Config) validate() error {
 		}
 	}
 	c.validateAWS(&errs)
+	c.validateDestinations(&errs)
 	slices.SortStableFunc(errs, func(a, b *kratix.FieldError) int { return strings.Compare(a.Field, b.Field) })
 	return errs.Err()
 }
@@ -264,11 +311,14 @@ func (c *Config) validateAWS(errs *kratix.FieldErrors) {
 	if !(len(a.AccountID) == 12 && isDigits(a.AccountID)) {
 		errs.Add("config.aws.accountID", "required: the 12-digit account that holds the environments' resources")
 	}
-	if a.PodIdentity.Enabled {
+	switch {
+	case len(c.Destinations) > 0:
+		// Each destination names its cluster (validateDestinations).
+	case a.PodIdentity.Enabled:
 		if a.PodIdentity.ClusterName == "" {
 			errs.Add("config.aws.podIdentity.clusterName", "required when Pod Identity is enabled")
 		}
-	} else if !strings.HasPrefix(a.OIDCIssuer, "https://") {
+	case !strings.HasPrefix(a.OIDCIssuer, "https://"):
 		errs.Add("config.aws.oidcIssuer", "required for IRSA: the cluster's OIDC issuer URL, https://…")
 	}
 	if a.Repository.Prefix == "" {
@@ -310,4 +360,141 @@ func parseTTL(s string) (time.Duration, error) {
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	return 0, bad
+}
+
+// validateDestinations checks config.destinations and
+// config.defaultDestination.
+func (c *Config) validateDestinations(errs *kratix.FieldErrors) {
+	if len(c.Destinations) == 0 {
+		if c.DefaultDestination != "" {
+			errs.Add("config.defaultDestination", "names a destination, but config.destinations lists none")
+		}
+		return
+	}
+	a := c.AWS
+	if a.Mode != AWSNone {
+		// What names one cluster cannot be set for all of them.
+		if a.PodIdentity.ClusterName != "" {
+			errs.Add("config.aws.podIdentity.clusterName", "with config.destinations, each destination names its cluster in config.destinations[i].aws.podIdentity.clusterName")
+		}
+		if a.OIDCIssuer != "" {
+			errs.Add("config.aws.oidcIssuer", "with config.destinations, each destination names its cluster's issuer in config.destinations[i].aws.oidcIssuer")
+		}
+	}
+	names := map[string]int{}
+	requestable := false
+	for i, d := range c.Destinations {
+		field := fmt.Sprintf("config.destinations[%d]", i)
+		if j, seen := names[d.Name]; seen {
+			errs.Add(field+".name", fmt.Sprintf("repeats config.destinations[%d].name", j))
+		} else if !k8sname.IsDNSLabel(d.Name) {
+			errs.Add(field+".name", "must be a DNS label (lower-case letters, digits and '-', at most 63): spec.destination names it")
+		} else {
+			names[d.Name] = i
+		}
+		validateMatchLabels(errs, field+".matchLabels", d.MatchLabels)
+		for j, other := range c.Destinations[:i] {
+			if len(d.MatchLabels) > 0 && len(other.MatchLabels) > 0 && (subset(d.MatchLabels, other.MatchLabels) || subset(other.MatchLabels, d.MatchLabels)) {
+				errs.Add(field+".matchLabels", fmt.Sprintf("a cluster that config.destinations[%d].matchLabels selects would match both: Kratix could place either destination's environments on it", j))
+			}
+		}
+		for j, ns := range d.Namespace.IngressNamespaces {
+			if !k8sname.IsDNSLabel(ns) {
+				errs.Add(fmt.Sprintf("%s.namespace.ingressNamespaces[%d]", field, j), fmt.Sprintf("%q is not a namespace name", ns))
+			}
+		}
+		switch {
+		case a.Mode == AWSNone:
+		case a.PodIdentity.Enabled && d.AWS.PodIdentity.ClusterName == "":
+			errs.Add(field+".aws.podIdentity.clusterName", "required when Pod Identity is enabled: the destination's EKS cluster")
+		case !a.PodIdentity.Enabled && !strings.HasPrefix(d.AWS.OIDCIssuer, "https://"):
+			errs.Add(field+".aws.oidcIssuer", "required for IRSA: the destination cluster's OIDC issuer URL, https://…")
+		}
+		requestable = requestable || d.Requestable
+	}
+	if _, ok := names[c.DefaultDestination]; c.DefaultDestination != "" && !ok {
+		errs.Add("config.defaultDestination", fmt.Sprintf("config.destinations has no destination %q", c.DefaultDestination))
+	}
+	if c.DefaultDestination == "" && !requestable {
+		errs.Add("config.defaultDestination", "required: no destination is requestable, so a request could be placed nowhere")
+	}
+}
+
+// validateMatchLabels checks labels as Kratix's destination selectors need
+// them: at least one, each a valid label.
+func validateMatchLabels(errs *kratix.FieldErrors, field string, labels map[string]string) {
+	if len(labels) == 0 {
+		errs.Add(field, "must hold at least one label: Kratix refuses an empty selector")
+	}
+	for _, k := range sortedKeys(labels) {
+		if !k8sname.IsLabelKey(k) {
+			errs.Add(field, fmt.Sprintf("%q is not a label key", k))
+		} else if !k8sname.IsLabelValue(labels[k]) {
+			errs.Add(field+"."+k, fmt.Sprintf("%q is not a label value", labels[k]))
+		}
+	}
+}
+
+// subset reports whether every label of a is in b.
+func subset(a, b map[string]string) bool {
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// placement is the destination an environment is placed on, with what
+// its manifests and AWS resources need of that cluster.
+type placement struct {
+	// name is the destination's; "" is the implicit destination of a
+	// configuration that lists none: no selector, and config.namespace's
+	// and config.aws's settings.
+	name                   string
+	labels                 map[string]string
+	ingressNamespaces      []string
+	oidcIssuer             string
+	podIdentityClusterName string
+}
+
+// place returns the destination of a request that names requested in
+// spec.destination ("" for none).
+func (c *Config) place(requested string) (placement, error) {
+	if len(c.Destinations) == 0 {
+		if requested != "" {
+			return placement{}, &kratix.FieldError{Field: "spec.destination", Detail: "this platform has one destination for every environment: leave it out"}
+		}
+		return placement{ingressNamespaces: c.Namespace.IngressNamespaces, oidcIssuer: c.AWS.OIDCIssuer, podIdentityClusterName: c.AWS.PodIdentity.ClusterName}, nil
+	}
+	var choices []string
+	for _, d := range c.Destinations {
+		if d.Requestable || d.Name == c.DefaultDestination {
+			choices = append(choices, d.Name)
+		}
+	}
+	name := requested
+	if name == "" {
+		name = c.DefaultDestination
+	}
+	switch {
+	case name == "":
+		return placement{}, &kratix.FieldError{Field: "spec.destination", Detail: "required: this platform has no default destination; choose one of " + strings.Join(choices, ", ")}
+	case !k8sname.IsDNSLabel(name):
+		return placement{}, &kratix.FieldError{Field: "spec.destination", Detail: "must be a DNS label (lower-case letters, digits and '-', at most 63)"}
+	case !slices.Contains(choices, name):
+		return placement{}, &kratix.FieldError{Field: "spec.destination", Detail: fmt.Sprintf("%q is not a destination a request may choose on this platform (choose one of %s)", name, strings.Join(choices, ", "))}
+	}
+	d := c.Destinations[slices.IndexFunc(c.Destinations, func(d DestinationConfig) bool { return d.Name == name })]
+	ingress := d.Namespace.IngressNamespaces
+	if ingress == nil {
+		ingress = c.Namespace.IngressNamespaces
+	}
+	return placement{
+		name:                   d.Name,
+		labels:                 d.MatchLabels,
+		ingressNamespaces:      ingress,
+		oidcIssuer:             d.AWS.OIDCIssuer,
+		podIdentityClusterName: d.AWS.PodIdentity.ClusterName,
+	}, nil
 }

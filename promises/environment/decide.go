@@ -30,6 +30,7 @@ type plan struct {
 	serviceAccount string
 	expiresAt      time.Time // zero: no expiry
 	aws            *awsPlan  // nil in AWS mode none
+	dest           placement // the cluster the manifests go to
 }
 
 // decideConfigure is the configure workflow's decision: the whole plan
@@ -43,10 +44,17 @@ func newPlan(in *input) (*plan, error) {
 	if err := validateSpec(req.Object, spec, cfg); err != nil {
 		return nil, err
 	}
+	dest, err := cfg.place(spec.Destination)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMove(in, cfg, dest); err != nil {
+		return nil, err
+	}
 	obj := req.Object
 	p := &plan{
 		req: req, cfg: cfg, spec: spec, typ: cfg.Types[spec.Type], rec: in.State, found: in.Found,
-		owner: in.Namespace + "/" + obj.Metadata.Name,
+		owner: in.Namespace + "/" + obj.Metadata.Name, dest: dest,
 	}
 	p.namespace = in.State.Namespace
 	if p.namespace == "" {
@@ -62,8 +70,30 @@ func newPlan(in *input) (*plan, error) {
 		return nil, err
 	}
 	p.rec.Namespace = p.namespace
+	p.rec.Destination = dest.name
 	p.aws = p.planAWS()
 	return p, nil
+}
+
+// checkMove refuses to move an environment to another destination in ack
+// mode. Kratix moves the manifests: the GitOps agent of the old cluster
+// prunes them, that of the new one applies them. In ack mode the ECR
+// repository and IAM role are among them, and ACK on the old cluster would
+// delete them (with the repository's images, unless it is retained) while
+// ACK on the new one creates them again, or fails because they still
+// exist. A first placement of an environment made before the platform
+// listed destinations is no move: the platform names the cluster it was
+// on as the default.
+func checkMove(in *input, cfg *Config, dest placement) error {
+	from := in.State.Destination
+	if !in.Found || from == "" || from == dest.name || cfg.AWS.Mode != AWSACK {
+		return nil
+	}
+	field := "spec.destination"
+	if in.Spec.Destination == "" {
+		field = "config.defaultDestination"
+	}
+	return &kratix.FieldError{Field: field, Detail: fmt.Sprintf("environment %s/%s is on destination %s and cannot move to %s in ack mode: ACK on %s would delete its ECR repository and IAM role while ACK on %s creates them again; delete the request and create it again", in.Namespace, in.Object.Metadata.Name, from, dest.name, from, dest.name)}
 }
 
 func hostNamespace(obj *kratix.Object) string {
@@ -161,12 +191,12 @@ func (p *plan) planAWS() *awsPlan {
 		rec.Region = a.Region
 	}
 	d := desiredAWS(p.cfg, p.owner, rec)
-	trust := awsinfra.IRSATrustPolicy(a.AccountID, a.OIDCIssuer, p.namespace, p.serviceAccount)
+	trust := awsinfra.IRSATrustPolicy(a.AccountID, p.dest.oidcIssuer, p.namespace, p.serviceAccount)
 	rec.PodIdentity = nil
 	if a.PodIdentity.Enabled {
 		trust = awsinfra.PodIdentityTrustPolicy(p.namespace, p.serviceAccount)
-		d.PodIdentity = &awsinfra.PodIdentity{ClusterName: a.PodIdentity.ClusterName, Namespace: p.namespace, ServiceAccount: p.serviceAccount}
-		rec.PodIdentity = &podIdentityRecord{ClusterName: a.PodIdentity.ClusterName, Namespace: p.namespace, ServiceAccount: p.serviceAccount}
+		d.PodIdentity = &awsinfra.PodIdentity{ClusterName: p.dest.podIdentityClusterName, Namespace: p.namespace, ServiceAccount: p.serviceAccount}
+		rec.PodIdentity = &podIdentityRecord{ClusterName: p.dest.podIdentityClusterName, Namespace: p.namespace, ServiceAccount: p.serviceAccount}
 		if old := p.rec.AWS; old != nil && old.PodIdentity != nil && *d.PodIdentity == (awsinfra.PodIdentity{ClusterName: old.PodIdentity.ClusterName, Namespace: old.PodIdentity.Namespace, ServiceAccount: old.PodIdentity.ServiceAccount}) {
 			rec.PodIdentity.AssociationID = old.PodIdentity.AssociationID
 		}

@@ -24,6 +24,15 @@ func (p *plan) result(ensured *awsinfra.Result) (*kratix.Result, error) {
 	if p.typ.Isolation == IsolationVCluster {
 		connectTo = "vcluster connect " + p.release + " --namespace " + p.namespace
 	}
+	if p.dest.name != "" {
+		res.SetStatus("destination", p.dest.name)
+		// Documents go out on every run but one: the first run of a
+		// request that has already expired (plan.expire). Kratix fails
+		// the Work for a selector whose directory does not exist.
+		if p.found || !p.expired() {
+			res.DestinationSelectors = []kratix.DestinationSelector{{Directory: p.dest.name, MatchLabels: p.dest.labels}}
+		}
+	}
 	res.SetStatus("type", p.spec.Type)
 	res.SetStatus("isolation", p.typ.Isolation)
 	res.SetStatus("connectTo", connectTo)

@@ -32,6 +32,9 @@ type Spec struct {
 	Agenda        *ServiceParameters `json:"agenda,omitempty"`
 	C4P           *ServiceParameters `json:"c4p,omitempty"`
 	Notifications *ServiceParameters `json:"notifications,omitempty"`
+	// Destination names the cluster the environment goes to, one the
+	// platform lets requests choose (config.destinations); empty: its default.
+	Destination string `json:"destination,omitempty"`
 }
 
 // ServiceParameters tune one service of the application stack.

@@ -16,6 +16,9 @@ type record struct {
 	TTLFrom   string     `json:"ttlFrom"`
 	ExpiresAt string     `json:"expiresAt,omitempty"`
 	AWS       *awsRecord `json:"aws,omitempty"`
+	// Destination is where the manifests were placed (a name in
+	// config.destinations; empty for the implicit one).
+	Destination string `json:"destination,omitempty"`
 }
 
 var stateCodec = state.Codec[record]{Key: "environment", Version: 1}

@@ -2,11 +2,15 @@ package natsuser
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/promisekit/promisekit/pkg/stage"
 
 	"github.com/promisekit/promisekit/pkg/k8sname"
 	"github.com/promisekit/promisekit/pkg/platformconfig"
@@ -31,6 +35,8 @@ const (
 // set it: it comes from a ConfigMap in the pipeline's namespace, and the
 // secrets it names come from mounted Secrets.
 type Config struct {
+	// Kratix is what the installed Kratix honours (workflow control).
+	stage.Kratix `json:"kratix,omitempty"`
 	// Timeout bounds the whole run (a Go duration; 2m by default).
 	Timeout platformconfig.Duration `json:"timeout,omitempty"`
 	// UserNamePrefix starts every NATS user name this Promise creates, so
@@ -41,6 +47,40 @@ type Config struct {
 	Synadia *SynadiaConfig `json:"synadia,omitempty"`
 	// Accounts are the NATS accounts a request's spec.account may name.
 	Accounts map[string]AccountConfig `json:"accounts,omitempty"`
+	// Destinations are the clusters credentials are delivered to, each
+	// with what differs per cluster. Without them there is one implicit
+	// destination: Sealing's certificate seals, and no destination
+	// selector is written (Kratix schedules as the Promise says).
+	Destinations []DestinationConfig `json:"destinations,omitempty"`
+	// DefaultDestination names the destination of a request that names
+	// none in spec.destination.
+	DefaultDestination string `json:"defaultDestination,omitempty"`
+}
+
+// DestinationConfig is one cluster a request may be placed on.
+type DestinationConfig struct {
+	// Name is what spec.destination and status name, and the output
+	// directory the destination's documents go to.
+	Name string `json:"name"`
+	// MatchLabels select the one Kratix Destination of the cluster.
+	MatchLabels map[string]string `json:"matchLabels"`
+	// Requestable lets a request name this destination in
+	// spec.destination; the default destination may always be named.
+	Requestable bool `json:"requestable,omitempty"`
+	// Sealing is the certificate of the cluster's sealed-secrets
+	// controller: each cluster's controller has its own key.
+	Sealing DestinationSealing `json:"sealing"`
+	// NATSURL, where set, is the URL workloads on this cluster connect
+	// to, shown in status instead of the account's.
+	NATSURL string `json:"natsURL,omitempty"`
+}
+
+// DestinationSealing is one destination's sealing certificate; the scope
+// and the retired keys are config.sealing's, for every destination.
+type DestinationSealing struct {
+	Certificate string `json:"certificate"`
+	// SHA256 pins the certificate's fingerprint (hex, colons allowed).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // SealingConfig names the sealed-secrets controller's certificate.
@@ -125,22 +165,6 @@ func (c *Config) deadline() time.Duration {
 	return cmp.Or(d, defaultTimeout)
 }
 
-// certificate loads the sealed-secrets controller's certificate. Its own
-// key cannot be retired: everything sealed from now on is sealed with it.
-func (s *SealingConfig) certificate(now time.Time) (*sealing.Certificate, error) {
-	cert, err := sealing.LoadCertificate(s.Certificate, now, s.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	if i := slices.Index(s.RetiredKeys, cert.KeyFingerprint); i >= 0 {
-		return nil, &kratix.FieldError{
-			Field:  fmt.Sprintf("config.sealing.retiredKeys[%d]", i),
-			Detail: fmt.Sprintf("%s is the key of the mounted sealing certificate %s: mount the controller's newer certificate before retiring this key", cert.KeyFingerprint, s.Certificate),
-		}
-	}
-	return cert, nil
-}
-
 // validate checks the configuration; a file that lists no accounts gets
 // the default one.
 func (c *Config) validate() error {
@@ -168,6 +192,7 @@ func (c *Config) validate() error {
 			first[fp] = i
 		}
 	}
+	c.validateDestinations(&errs)
 	if len(c.Accounts) == 0 {
 		errs.Add("config.accounts", "must list at least one account")
 	}
@@ -218,4 +243,154 @@ func (c *Config) validate() error {
 	}
 	slices.SortStableFunc(errs, func(a, b *kratix.FieldError) int { return strings.Compare(a.Field, b.Field) })
 	return errs.Err()
+}
+
+// validateDestinations checks config.destinations and
+// config.defaultDestination.
+func (c *Config) validateDestinations(errs *kratix.FieldErrors) {
+	if len(c.Destinations) == 0 {
+		if c.DefaultDestination != "" {
+			errs.Add("config.defaultDestination", "names a destination, but config.destinations lists none")
+		}
+		return
+	}
+	// Each destination names its own certificate: one set here would seal
+	// for no cluster in particular.
+	if c.Sealing.Certificate != DefaultCertificatePath {
+		errs.Add("config.sealing.certificate", "with config.destinations, each destination names its controller's certificate in config.destinations[i].sealing.certificate")
+	}
+	if c.Sealing.SHA256 != "" {
+		errs.Add("config.sealing.sha256", "with config.destinations, each destination pins its certificate in config.destinations[i].sealing.sha256")
+	}
+	names := map[string]int{}
+	requestable := false
+	for i, d := range c.Destinations {
+		field := fmt.Sprintf("config.destinations[%d]", i)
+		if j, seen := names[d.Name]; seen {
+			errs.Add(field+".name", fmt.Sprintf("repeats config.destinations[%d].name", j))
+		} else if !k8sname.IsDNSLabel(d.Name) {
+			errs.Add(field+".name", "must be a DNS label (lower-case letters, digits and '-', at most 63): spec.destination names it")
+		} else {
+			names[d.Name] = i
+		}
+		validateMatchLabels(errs, field+".matchLabels", d.MatchLabels)
+		for j, other := range c.Destinations[:i] {
+			if len(d.MatchLabels) > 0 && len(other.MatchLabels) > 0 && (subset(d.MatchLabels, other.MatchLabels) || subset(other.MatchLabels, d.MatchLabels)) {
+				errs.Add(field+".matchLabels", fmt.Sprintf("a cluster that config.destinations[%d].matchLabels selects would match both: Kratix could place either destination's requests on it", j))
+			}
+		}
+		if d.Sealing.Certificate == "" {
+			errs.Add(field+".sealing.certificate", "must name the certificate of the destination's sealed-secrets controller")
+		}
+		requestable = requestable || d.Requestable
+	}
+	if _, ok := names[c.DefaultDestination]; c.DefaultDestination != "" && !ok {
+		errs.Add("config.defaultDestination", fmt.Sprintf("config.destinations has no destination %q", c.DefaultDestination))
+	}
+	if c.DefaultDestination == "" && !requestable {
+		errs.Add("config.defaultDestination", "required: no destination is requestable, so a request could be placed nowhere")
+	}
+}
+
+// validateMatchLabels checks labels as Kratix's destination selectors need
+// them: at least one, each a valid label.
+func validateMatchLabels(errs *kratix.FieldErrors, field string, labels map[string]string) {
+	if len(labels) == 0 {
+		errs.Add(field, "must hold at least one label: Kratix refuses an empty selector")
+	}
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if !k8sname.IsLabelKey(k) {
+			errs.Add(field, fmt.Sprintf("%q is not a label key", k))
+		} else if !k8sname.IsLabelValue(labels[k]) {
+			errs.Add(field+"."+k, fmt.Sprintf("%q is not a label value", labels[k]))
+		}
+	}
+}
+
+// subset reports whether every label of a is in b.
+func subset(a, b map[string]string) bool {
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// placement is the destination a request is placed on.
+type placement struct {
+	// name is the destination's; "" is the implicit destination of a
+	// configuration that lists none: no selector, and config.sealing.
+	name   string
+	labels map[string]string
+	// certFile and sha256 are the destination's sealing certificate and
+	// pin; certFileField is the setting that names them.
+	certFile, sha256, certFileField string
+	natsURL                         string
+}
+
+// place returns the destination of a request that names requested in
+// spec.destination ("" for none).
+func (c *Config) place(requested string) (placement, error) {
+	if len(c.Destinations) == 0 {
+		if requested != "" {
+			return placement{}, &kratix.FieldError{Field: "spec.destination", Detail: "this platform has one destination for every NATS user: leave it out"}
+		}
+		return placement{certFile: c.Sealing.Certificate, sha256: c.Sealing.SHA256, certFileField: "config.sealing.certificate"}, nil
+	}
+	var choices []string
+	for _, d := range c.Destinations {
+		if d.Requestable || d.Name == c.DefaultDestination {
+			choices = append(choices, d.Name)
+		}
+	}
+	name := cmp.Or(requested, c.DefaultDestination)
+	switch {
+	case name == "":
+		return placement{}, &kratix.FieldError{Field: "spec.destination", Detail: "required: this platform has no default destination; choose one of " + strings.Join(choices, ", ")}
+	case !k8sname.IsDNSLabel(name):
+		return placement{}, &kratix.FieldError{Field: "spec.destination", Detail: "must be a DNS label (lower-case letters, digits and '-', at most 63)"}
+	case !slices.Contains(choices, name):
+		return placement{}, &kratix.FieldError{Field: "spec.destination", Detail: fmt.Sprintf("%q is not a destination a request may choose on this platform (choose one of %s)", name, strings.Join(choices, ", "))}
+	}
+	i := slices.IndexFunc(c.Destinations, func(d DestinationConfig) bool { return d.Name == name })
+	d := c.Destinations[i]
+	return placement{
+		name:          d.Name,
+		labels:        d.MatchLabels,
+		certFile:      d.Sealing.Certificate,
+		sha256:        d.Sealing.SHA256,
+		certFileField: fmt.Sprintf("config.destinations[%d].sealing.certificate", i),
+		natsURL:       d.NATSURL,
+	}, nil
+}
+
+// certificate loads the destination's sealed-secrets controller
+// certificate. Its own key cannot be retired: everything sealed for the
+// destination from now on is sealed with it.
+func (p *placement) certificate(now time.Time, retiredKeys []string) (*sealing.Certificate, error) {
+	cert, err := sealing.LoadCertificate(p.certFile, now, p.sha256)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && p.name == "":
+		return nil, fmt.Errorf("%w: mount the sealed-secrets controller's certificate there (or name it in config.sealing.certificate); there is no safe default", err)
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w: mount the certificate of destination %s's sealed-secrets controller there (or name it in %s)", err, p.name, p.certFileField)
+	case err != nil:
+		return nil, err
+	}
+	if i := slices.Index(retiredKeys, cert.KeyFingerprint); i >= 0 {
+		return nil, &kratix.FieldError{
+			Field:  fmt.Sprintf("config.sealing.retiredKeys[%d]", i),
+			Detail: fmt.Sprintf("%s is the key of the mounted sealing certificate %s%s: mount the controller's newer certificate before retiring this key", cert.KeyFingerprint, p.certFile, p.of()),
+		}
+	}
+	return cert, nil
+}
+
+// of names the destination in a message, after what it qualifies.
+func (p *placement) of() string {
+	if p.name == "" {
+		return ""
+	}
+	return " (destination " + p.name + ")"
 }

@@ -26,6 +26,7 @@ type configurePlan struct {
 	name    string // the user's name in NATS
 	account AccountConfig
 	target  sealing.Target
+	dest    placement // where the SealedSecret goes, and the key it needs
 }
 
 func decideConfigure(in *input) (stage.Plan[Outside], error) {
@@ -40,6 +41,10 @@ func decideConfigure(in *input) (stage.Plan[Outside], error) {
 	if err != nil {
 		return nil, err
 	}
+	dest, err := in.Config.place(in.Spec.Destination)
+	if err != nil {
+		return nil, err
+	}
 	scope, _ := sealing.ParseScope(in.Config.Sealing.Scope) // validated with the configuration
 	return &configurePlan{
 		in:      in,
@@ -47,6 +52,7 @@ func decideConfigure(in *input) (stage.Plan[Outside], error) {
 		name:    userName(in.Config.UserNamePrefix, in.Namespace, in.Object.Metadata.Name),
 		account: acct,
 		target:  sealing.Target{Namespace: in.Namespace, Name: r.secretName, Scope: scope},
+		dest:    dest,
 	}, nil
 }
 
@@ -75,6 +81,24 @@ func issueReason(found bool, prev *record, u *backend.User, r *request, retiredK
 		return "renewal due"
 	}
 	return ""
+}
+
+// moveReason says why a request placed on another destination than the
+// last run's needs new credentials, or "" when it does not. The stage
+// never keeps credentials in the clear, so it cannot seal the same ones
+// again for another key: it issues new ones (a Synadia Cloud user's are
+// downloaded again, for the same key; a self-hosted user gets a new key,
+// and the old one is listed in replacedKeys until it expires). Where the
+// new destination's controller holds the key the stored ciphertext was
+// sealed with (a key shared by clusters), the ciphertext moves as it is.
+func moveReason(found bool, prev *record, dest *placement, cert *sealing.Certificate) string {
+	if !found || prev.Destination == dest.name || prev.Sealed.KeyFingerprint == cert.KeyFingerprint {
+		return ""
+	}
+	if dest.name == "" {
+		return "moved off destination " + prev.Destination
+	}
+	return "moved to destination " + dest.name
 }
 
 // deletePlan is a delete run's decision: which user, in which account.

@@ -49,6 +49,7 @@ func TestHostileRequests(t *testing.T) {
 		{File: "empty.yaml", Admission: hostile.NotAnObject("empty document"), Stage: "input object: empty document"},
 		{File: "wrong-apiversion.yaml", Admission: hostile.NotServed("apiVersion"), Stage: `input object: apiVersion "nats.promisekit.dev/v1" is not nats.promisekit.dev/v1alpha1`},
 		{File: "wrong-kind.yaml", Admission: hostile.NotServed("kind"), Stage: `input object: kind "NATSAccount" is not NATSUser`},
+		{File: "renew-before-one-interval.yaml", Admission: hostile.Schema("spec.credentials.renewBefore: Invalid value"), Stage: "spec.credentials.renewBefore: must be at least 30m"},
 		{File: "billion-laughs.yaml", Admission: hostile.AliasRatio(), Stage: "input object: YAML anchors and aliases are not allowed"},
 		{File: "alias.yaml", Admission: hostile.AliasesExpanded(), Stage: "input object: YAML anchors and aliases are not allowed"},
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
@@ -53,10 +52,7 @@ func (Outside) open(cfg *Config, name string, a AccountConfig) (backend.Backend,
 func (p *configurePlan) Act(ctx context.Context, o Outside) (*kratix.Result, error) {
 	in, r, prev := p.in, p.r, &p.in.State
 	cfg := in.Config
-	cert, err := cfg.Sealing.certificate(in.Now)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: mount the sealed-secrets controller's certificate there (or name it in config.sealing.certificate); there is no safe default", err)
-	}
+	cert, err := p.dest.certificate(in.Now, cfg.Sealing.RetiredKeys)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +74,9 @@ func (p *configurePlan) Act(ctx context.Context, o Outside) (*kratix.Result, err
 		// replaced. Fresh credentials are the request's own either way.
 		reason = "the recorded key is not one the account vouches for"
 	}
+	if reason == "" {
+		reason = moveReason(in.Found, prev, &p.dest, cert)
+	}
 	if in.Env.DryRun {
 		return p.dryRun(u != nil, reason)
 	}
@@ -94,6 +93,7 @@ func (p *configurePlan) Act(ctx context.Context, o Outside) (*kratix.Result, err
 		}
 	}
 	next.ReplacedKeys = stillValid(next.ReplacedKeys, in.Now)
+	next.Destination = p.dest.name
 	return p.result(next, reason)
 }
 

@@ -1,6 +1,7 @@
 package natsuser
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -20,6 +21,9 @@ const (
 	// ciphertext was sealed with, which a newer certificate does not
 	// change until credentials are issued again.
 	statusSealingKey = "sealingKey"
+	// statusDestination is the destination the Secret is placed on, when
+	// config.destinations lists them.
+	statusDestination = "destination"
 )
 
 // result is a configure run's result once next is what the status keeps;
@@ -30,8 +34,12 @@ func (p *configurePlan) result(next record, reason string) (*kratix.Result, erro
 	if reason != "" {
 		what = "new credentials (" + reason + ")"
 	}
-	res := &kratix.Result{Message: fmt.Sprintf("NATS user %s (account %s): %s in Secret %s, valid until %s, renewed from %s",
-		p.name, r.account, what, r.secretName, stamp(next.CredentialsExpireAt), stamp(next.CredentialsExpireAt.Add(-r.renewBefore)))}
+	where := ""
+	if p.dest.name != "" {
+		where = " on destination " + p.dest.name
+	}
+	res := &kratix.Result{Message: fmt.Sprintf("NATS user %s (account %s): %s in Secret %s%s, valid until %s, renewed from %s",
+		p.name, r.account, what, r.secretName, where, stamp(next.CredentialsExpireAt), stamp(next.CredentialsExpireAt.Add(-r.renewBefore)))}
 	if err := p.emit(res, next); err != nil {
 		return nil, err
 	}
@@ -70,7 +78,14 @@ func (p *configurePlan) emit(res *kratix.Result, rec record) error {
 	if err != nil {
 		return err
 	}
-	res.Documents = []kratix.Document{{Object: manifest}}
+	// A destination's documents go in a directory of its name, with a
+	// selector of their own: Kratix moves a workload group to another
+	// destination only when the group changes (another directory), and
+	// leaves a group whose selector changed where it is, "misplaced".
+	res.Documents = []kratix.Document{{Directory: p.dest.name, Object: manifest}}
+	if p.dest.name != "" {
+		res.DestinationSelectors = []kratix.DestinationSelector{{Directory: p.dest.name, MatchLabels: p.dest.labels}}
+	}
 	if err := stateCodec.Store(res, rec); err != nil {
 		return err
 	}
@@ -79,8 +94,11 @@ func (p *configurePlan) emit(res *kratix.Result, rec record) error {
 	res.SetStatus(statusExpiresAt, stamp(rec.CredentialsExpireAt))
 	res.SetStatus(statusRenewal, stamp(rec.CredentialsExpireAt.Add(-r.renewBefore)))
 	res.SetStatus(statusSealingKey, rec.Sealed.KeyFingerprint)
-	if p.account.NATSURL != "" {
-		res.SetStatus(statusNATSURL, p.account.NATSURL)
+	if url := cmp.Or(p.dest.natsURL, p.account.NATSURL); url != "" {
+		res.SetStatus(statusNATSURL, url)
+	}
+	if rec.Destination != "" {
+		res.SetStatus(statusDestination, rec.Destination)
 	}
 	return nil
 }

@@ -25,6 +25,9 @@ type Spec struct {
 	Limits      *Limits      `json:"limits,omitempty"`
 	Credentials *Credentials `json:"credentials,omitempty"`
 	Secret      *Secret      `json:"secret,omitempty"`
+	// Destination names the cluster the credentials go to, one the
+	// platform lets requests choose (config.destinations); empty: its default.
+	Destination string `json:"destination,omitempty"`
 }
 
 // Subjects are subjects allowed and denied; a deny wins over an allow.
@@ -68,14 +71,40 @@ const (
 	DefaultResponseTTL      = 2 * time.Minute
 	minLifetime             = time.Hour
 	maxLifetime             = 8760 * time.Hour // a year
-	minRenewBefore          = 10 * time.Minute
 	maxSubjects             = 64
 	maxSubjectLength        = 255
 	maxResponseMessages     = 100000
 	maxResponseTTL          = 24 * time.Hour
 )
 
-// Patterns shared with promise.yaml's CRD (see the test that compares them).
+// The renewal window and the Promise's re-run interval. Credentials are
+// issued again only by a run at or after expiry - renewBefore, so that
+// window must hold several runs: Kratix re-runs a request every
+// ReconciliationInterval after its last run completed (or failed); a run can
+// fail (the backend unreachable) or start late (a requeue that lands just
+// before the interval is up waits a whole interval more), and what it issues
+// still has to travel to the workload (a commit to the state store, a GitOps
+// sync, the sealed-secrets controller, the kubelet's Secret refresh: minutes).
+// So renewBefore must be at least renewalIntervals intervals: 30m, four runs
+// or more in the window at the usual spacing (the interval plus a run of up
+// to 2m), two even if every run started a whole interval late. The stage
+// cannot read its Promise at run time, so the interval is a constant here;
+// interval_test.go checks that it is what promise.yaml declares and that
+// the CRD's rule states the same minimum.
+const (
+	// ReconciliationInterval is promise.yaml's
+	// spec.workflows.config.reconciliationInterval.
+	ReconciliationInterval = 5 * time.Minute
+	// renewalIntervals is how many re-run intervals the smallest allowed
+	// renewal window spans: one for the run that renews, five of margin.
+	renewalIntervals = 6
+	// minRenewBefore is the smallest spec.credentials.renewBefore (30m);
+	// it also leaves the shortest lifetime (1h) usable.
+	minRenewBefore = renewalIntervals * ReconciliationInterval
+)
+
+// Patterns shared with promise.yaml's CRD (see the test that compares them,
+// TestCRDAgreesWithGo in interval_test.go).
 var (
 	// subjectRE: dot-separated tokens of printable ASCII; "*" stands for one
 	// whole token, ">" for the whole rest and only at the end.
@@ -134,7 +163,7 @@ func validateSpec(spec *Spec, name string) (*request, error) {
 			r.settings.Lifetime = duration(&errs, "spec.credentials.lifetime", c.Lifetime, minLifetime, maxLifetime)
 		}
 		if c.RenewBefore != "" {
-			r.renewBefore = duration(&errs, "spec.credentials.renewBefore", c.RenewBefore, minRenewBefore, maxLifetime)
+			r.renewBefore = renewBefore(&errs, c.RenewBefore)
 		}
 	}
 	if r.renewBefore > 0 && r.settings.Lifetime > 0 && r.renewBefore >= r.settings.Lifetime {
@@ -206,6 +235,19 @@ func limit(errs *kratix.FieldErrors, field string, v *int64) int64 {
 		errs.Add(field, "must be -1 (unlimited) or more")
 	}
 	return *v
+}
+
+// renewBefore parses spec.credentials.renewBefore. A well-formed window
+// shorter than minRenewBefore is refused naming the re-run interval it must
+// outlast; everything else as any duration field.
+func renewBefore(errs *kratix.FieldErrors, v string) time.Duration {
+	const field = "spec.credentials.renewBefore"
+	if d, err := time.ParseDuration(v); err == nil && durationRE.MatchString(v) && d < minRenewBefore {
+		errs.Add(field, fmt.Sprintf("must be at least %s: the Promise re-runs every %s, and the renewal window must hold %d of those re-runs",
+			formatDuration(minRenewBefore), formatDuration(ReconciliationInterval), renewalIntervals))
+		return 0
+	}
+	return duration(errs, field, v, minRenewBefore, maxLifetime)
 }
 
 func duration(errs *kratix.FieldErrors, field, v string, lo, hi time.Duration) time.Duration {

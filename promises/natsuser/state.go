@@ -21,6 +21,10 @@ type record struct {
 	UserName      string `json:"userName"`
 	UserID        string `json:"userId,omitempty"`
 	UserPublicKey string `json:"userPublicKey"`
+	// Destination is where the SealedSecret was placed (a name in
+	// config.destinations; empty for the implicit one), so that a move is
+	// seen: another cluster's controller holds another key.
+	Destination string `json:"destination,omitempty"`
 	// UserKeyProof is the backend's proof that UserPublicKey is this
 	// user's (backend.User.KeyProof); empty where the backend holds its
 	// users.

@@ -3,6 +3,8 @@ package example
 import (
 	"fmt"
 
+	"github.com/promisekit/promisekit/pkg/stage"
+
 	"github.com/promisekit/promisekit/pkg/kratix"
 )
 
@@ -13,6 +15,8 @@ const DefaultReplicas = 1
 // Config is the example's platform configuration (the file the Promise
 // mounts; package platformconfig).
 type Config struct {
+	// Kratix is what the installed Kratix honours (workflow control).
+	stage.Kratix `json:"kratix,omitempty"`
 	// DefaultReplicas applies to requests that leave spec.replicas out.
 	DefaultReplicas int `json:"defaultReplicas,omitempty"`
 }

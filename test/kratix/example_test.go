@@ -175,6 +175,13 @@ func containerNames(list []corev1.Container) []string {
 // KRATIX_INPUT_FILE, KRATIX_OUTPUT_DIR and KRATIX_METADATA_DIR overrides.
 func runAsKratix(t *testing.T, bin string, containers []corev1.Container, name string, obj *unstructured.Unstructured) pod {
 	t.Helper()
+	return runAfter(t, bin, containers, name, obj, nil)
+}
+
+// runAfter is runAsKratix in a Pod where earlier containers of the
+// pipeline left the given files in /kratix/metadata.
+func runAfter(t *testing.T, bin string, containers []corev1.Container, name string, obj *unstructured.Unstructured, earlier map[string]string) pod {
+	t.Helper()
 	i := slices.IndexFunc(containers, func(c corev1.Container) bool { return c.Name == name })
 	if i < 0 {
 		t.Fatalf("Kratix's Job has no container %q", name)
@@ -197,6 +204,9 @@ func runAsKratix(t *testing.T, bin string, containers []corev1.Container, name s
 			t.Fatalf("container %s: env %s comes from %v, which this test cannot resolve", name, e.Name, e.ValueFrom)
 		}
 		env = append(env, e.Name+"="+e.Value)
+	}
+	for file, content := range earlier {
+		writeFile(t, filepath.Join(p.metadata, file), []byte(content))
 	}
 	env = append(env, "KRATIX_INPUT_FILE="+p.input, "KRATIX_OUTPUT_DIR="+p.output, "KRATIX_METADATA_DIR="+p.metadata)
 	runBinary(t, bin, env)

@@ -60,8 +60,20 @@ var newerFields = []newerField{
 	},
 	{
 		// WorkflowConfig.ReconciliationInterval *metav1.Duration (a Go
-		// duration string); promise_webhook.go validateReconciliationInterval
-		// refuses less than v1alpha1.MinReconciliationInterval (1m).
+		// duration string): "Interval at which all workflows (promise and
+		// resource) defined in this Promise are reconciled; if not set,
+		// defaults to the platform-wide reconciliation interval".
+		// promise_webhook.go validateReconciliationInterval refuses less
+		// than v1alpha1.MinReconciliationInterval (1m, declared in
+		// promiserevision_types.go). The interval is read from the
+		// Promise's revision (PromiseRevision.ReconciliationInterval),
+		// where the annotation kratix.io/reconciliation-interval, mirrored
+		// from the Promise (16f9cd3b PR #878, a9b76022 PR #880, both
+		// 2026-08-18), wins over this field; a resource is re-run once the
+		// interval has passed since its ConfigureWorkflowCompleted
+		// condition last changed (dynamic_resource_request_controller.go
+		// shouldForcePipelineRun). interval_test.go keeps the annotation
+		// out of this repository's Promises.
 		Path:  "spec.workflows.config.reconciliationInterval",
 		Added: "d01fd3a5f3cdd5a9ecccef7590cfcc8d670c6965 (PR #877, 2026-08-18)",
 		Check: func(v any) []string {

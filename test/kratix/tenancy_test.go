@@ -237,8 +237,9 @@ func TestMakePromises(t *testing.T) {
 			want := image.ReplaceAll(in, []byte(registry+"/${1}:"+version))
 			want = label.ReplaceAll(want, []byte("${1} "+version))
 			want = nsLine.ReplaceAll(want, []byte("${1} "+namespace))
+			want = requiredVersions(want, version)
 			if string(out) != string(want) {
-				t.Errorf("dist/%s is not the source with only the namespace, images and version changed", name)
+				t.Errorf("dist/%s is not the source with only the namespace, images and version (label and requiredPromises) changed:\n%s", name, lineDiff(want, out))
 			}
 			report := checkPromise(out)
 			if len(report.Problems) > 0 {
@@ -255,9 +256,60 @@ func TestMakePromises(t *testing.T) {
 			}
 		})
 	}
+	// Promises are released together: a requirement between two of them
+	// names the version make promises wrote (dependencies_test.go).
+	files := map[string][]byte{}
+	for _, w := range written {
+		if files[filepath.Base(w)], err = os.ReadFile(w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range requirementProblems(files) {
+		t.Errorf("make promises VERSION=%s: %s", version, p)
+	}
+
 	bad := exec.Command(makeBin, "-s", "promises", "NAMESPACE=Not_A_Namespace", "DIST="+t.TempDir())
 	bad.Dir = root
 	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "NAMESPACE=Not_A_Namespace is not a namespace name") {
 		t.Errorf("make promises NAMESPACE=Not_A_Namespace: %v\n%s", err, out)
 	}
+}
+
+// requiredVersions sets the version of every spec.requiredPromises entry to
+// version, as make promises does for Promises released together: the lines
+// "version: ..." between "  requiredPromises:" and the next key of spec.
+func requiredVersions(promise []byte, version string) []byte {
+	lines := strings.SplitAfter(string(promise), "\n")
+	entry := regexp.MustCompile(`^( +version:) .*?(\r?\n)?$`)
+	in := false
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "  requiredPromises:"):
+			in = true
+		case in && len(l) > 2 && l[:2] == "  " && l[2] != ' ' && l[2] != '-' && l[2] != '#':
+			in = false
+		case in:
+			lines[i] = entry.ReplaceAllString(l, "${1} "+version+"${2}")
+		}
+	}
+	return []byte(strings.Join(lines, ""))
+}
+
+// lineDiff lists the lines of got that differ from want, for a message.
+func lineDiff(want, got []byte) string {
+	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	var b strings.Builder
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "  line %d: got %q, want %q\n", i+1, gl, wl)
+		}
+	}
+	return b.String()
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/synadia-io/control-plane-sdk-go/syncp"
 
+	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/promises/natsuser/backend"
 )
 
@@ -384,6 +386,11 @@ const maxBodyInError = 200
 func describe(err error) error {
 	var apiErr *syncp.GenericOpenAPIError
 	if !errors.As(err, &apiErr) {
+		var ne net.Error
+		if errors.As(err, &ne) {
+			// No answer at all, after every attempt the run could afford.
+			return kratix.Transient(err)
+		}
 		return err
 	}
 	return answered(apiErr.Error(), apiErr.Code(), apiErr.Body())
@@ -404,6 +411,11 @@ func answered(status string, code int, body []byte) error {
 		msg += " (the token was not accepted: check the token Secret)"
 	case http.StatusForbidden:
 		msg += " (the token may not do this: check its role or scope)"
+	}
+	if code == http.StatusTooManyRequests || code >= 500 {
+		// Still "later" after every attempt the run could afford: a
+		// later run may get through.
+		return kratix.Transient(errors.New(msg))
 	}
 	return errors.New(msg)
 }

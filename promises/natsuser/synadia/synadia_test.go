@@ -3,6 +3,7 @@ package synadia
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/nats-io/jwt/v2"
 
+	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/promises/natsuser/backend"
 	"github.com/promisekit/promisekit/promises/natsuser/internal/fakesynadia"
 )
@@ -411,4 +413,16 @@ func jwtScope() jwt.UserPermissionLimits {
 	scope.Pub.Allow.Add("orders.>")
 	scope.NatsLimits = jwt.NatsLimits{Subs: jwt.NoLimit, Data: jwt.NoLimit, Payload: jwt.NoLimit}
 	return scope
+}
+
+// TestAnswersThatClearByThemselves: "later" (429, 5xx) after every attempt
+// the run could afford is a failure a later run may get through; any
+// other answer is not.
+func TestAnswersThatClearByThemselves(t *testing.T) {
+	for code, want := range map[int]bool{429: true, 500: true, 503: true, 400: false, 401: false, 403: false, 404: false, 409: false} {
+		var te *kratix.TransientError
+		if got := errors.As(answered(fmt.Sprint(code), code, nil), &te); got != want {
+			t.Errorf("%d: transient %v, want %v", code, got, want)
+		}
+	}
 }

@@ -13,9 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/aws/smithy-go"
+	"github.com/promisekit/promisekit/pkg/kratix"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -99,6 +103,11 @@ func New(ctx context.Context, region string, attemptTimeout time.Duration, geten
 // Ensure brings the resources to d. In a dry run it makes read calls only
 // and reports in awsinfra.Result.Changes what it would have changed.
 func (c *Client) Ensure(ctx context.Context, d awsinfra.Desired, known awsinfra.Known, dryRun bool) (*awsinfra.Result, error) {
+	res, err := c.ensure(ctx, d, known, dryRun)
+	return res, throttled(err)
+}
+
+func (c *Client) ensure(ctx context.Context, d awsinfra.Desired, known awsinfra.Known, dryRun bool) (*awsinfra.Result, error) {
 	if err := awsinfra.Validate(d); err != nil {
 		return nil, err
 	}
@@ -625,6 +634,11 @@ func (r *run) createAssociation(ctx context.Context, label string) error {
 // belong to another request are left alone and reported in
 // awsinfra.Result.Unrepaired.
 func (c *Client) Delete(ctx context.Context, d awsinfra.Desired, dryRun bool) (*awsinfra.Result, error) {
+	res, err := c.delete(ctx, d, dryRun)
+	return res, throttled(err)
+}
+
+func (c *Client) delete(ctx context.Context, d awsinfra.Desired, dryRun bool) (*awsinfra.Result, error) {
 	if err := awsinfra.Validate(d); err != nil {
 		return nil, err
 	}
@@ -813,4 +827,26 @@ func iamTags(tags map[string]string) []iamtypes.Tag {
 		out = append(out, iamtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
 	return out
+}
+
+// throttled marks err as one that clears by itself when AWS still throttled
+// the call after the SDK's attempts, or no answer came: a later run may get
+// through (see pkg/stage).
+func throttled(err error) error {
+	if err == nil {
+		return nil
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "ServiceUnavailable", "ServiceUnavailableException":
+			return kratix.Transient(err)
+		}
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return kratix.Transient(err)
+	}
+	return err
 }

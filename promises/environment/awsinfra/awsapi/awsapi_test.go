@@ -19,7 +19,9 @@ import (
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/smithy-go"
 
+	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/promises/environment/awsinfra"
 	"github.com/promisekit/promisekit/promises/environment/internal/awscalls"
 	"github.com/promisekit/promisekit/promises/environment/internal/motoserver"
@@ -633,4 +635,19 @@ func motoCall(ctx context.Context, endpoint, service, target, body string) error
 		return fmt.Errorf("%s: %s: %s", target, resp.Status, msg)
 	}
 	return nil
+}
+
+// TestThrottled: AWS still throttling after the SDK's attempts is a
+// failure a later run may get through; other API errors are not.
+func TestThrottled(t *testing.T) {
+	for code, want := range map[string]bool{"ThrottlingException": true, "Throttling": true, "RequestLimitExceeded": true, "AccessDenied": false, "EntityAlreadyExists": false} {
+		err := throttled(&smithy.GenericAPIError{Code: code, Message: "x"})
+		var te *kratix.TransientError
+		if got := errors.As(err, &te); got != want {
+			t.Errorf("%s: transient %v, want %v", code, got, want)
+		}
+	}
+	if throttled(nil) != nil {
+		t.Error("throttled(nil) is not nil")
+	}
 }
