@@ -28,9 +28,9 @@ type plan struct {
 	// serviceAccount is the workloads' service account as the host cluster
 	// names it: what IRSA and Pod Identity must name.
 	serviceAccount string
-	expiresAt      time.Time // zero: no expiry
-	aws            *awsPlan  // nil in AWS mode none
-	dest           placement // the cluster the manifests go to
+	expiresAt      time.Time           // zero: no expiry
+	aws            *awsPlan            // nil in AWS mode none
+	dest           destinationSettings // the cluster the manifests go to
 }
 
 // decideConfigure is the configure workflow's decision: the whole plan
@@ -81,10 +81,10 @@ func newPlan(in *input) (*plan, error) {
 // repository and IAM role are among them, and ACK on the old cluster would
 // delete them (with the repository's images, unless it is retained) while
 // ACK on the new one creates them again, or fails because they still
-// exist. A first placement of an environment made before the platform
+// exist. A first destinationSettings of an environment made before the platform
 // listed destinations is no move: the platform names the cluster it was
 // on as the default.
-func checkMove(in *input, cfg *Config, dest placement) error {
+func checkMove(in *input, cfg *Config, dest destinationSettings) error {
 	from := in.State.Destination
 	if !in.Found || from == "" || from == dest.name || cfg.AWS.Mode != AWSACK {
 		return nil

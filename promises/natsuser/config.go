@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/promisekit/promisekit/pkg/placement"
+
 	"github.com/promisekit/promisekit/pkg/stage"
 
 	"github.com/promisekit/promisekit/pkg/k8sname"
@@ -59,14 +61,8 @@ type Config struct {
 
 // DestinationConfig is one cluster a request may be placed on.
 type DestinationConfig struct {
-	// Name is what spec.destination and status name, and the output
-	// directory the destination's documents go to.
-	Name string `json:"name"`
-	// MatchLabels select the one Kratix Destination of the cluster.
-	MatchLabels map[string]string `json:"matchLabels"`
-	// Requestable lets a request name this destination in
-	// spec.destination; the default destination may always be named.
-	Requestable bool `json:"requestable,omitempty"`
+	// The name, labels and whether a request may choose it.
+	placement.Destination
 	// Sealing is the certificate of the cluster's sealed-secrets
 	// controller: each cluster's controller has its own key.
 	Sealing DestinationSealing `json:"sealing"`
@@ -248,10 +244,8 @@ func (c *Config) validate() error {
 // validateDestinations checks config.destinations and
 // config.defaultDestination.
 func (c *Config) validateDestinations(errs *kratix.FieldErrors) {
+	placement.Validate(errs, c.destinations(), c.DefaultDestination)
 	if len(c.Destinations) == 0 {
-		if c.DefaultDestination != "" {
-			errs.Add("config.defaultDestination", "names a destination, but config.destinations lists none")
-		}
 		return
 	}
 	// Each destination names its own certificate: one set here would seal
@@ -262,63 +256,16 @@ func (c *Config) validateDestinations(errs *kratix.FieldErrors) {
 	if c.Sealing.SHA256 != "" {
 		errs.Add("config.sealing.sha256", "with config.destinations, each destination pins its certificate in config.destinations[i].sealing.sha256")
 	}
-	names := map[string]int{}
-	requestable := false
 	for i, d := range c.Destinations {
-		field := fmt.Sprintf("config.destinations[%d]", i)
-		if j, seen := names[d.Name]; seen {
-			errs.Add(field+".name", fmt.Sprintf("repeats config.destinations[%d].name", j))
-		} else if !k8sname.IsDNSLabel(d.Name) {
-			errs.Add(field+".name", "must be a DNS label (lower-case letters, digits and '-', at most 63): spec.destination names it")
-		} else {
-			names[d.Name] = i
-		}
-		validateMatchLabels(errs, field+".matchLabels", d.MatchLabels)
-		for j, other := range c.Destinations[:i] {
-			if len(d.MatchLabels) > 0 && len(other.MatchLabels) > 0 && (subset(d.MatchLabels, other.MatchLabels) || subset(other.MatchLabels, d.MatchLabels)) {
-				errs.Add(field+".matchLabels", fmt.Sprintf("a cluster that config.destinations[%d].matchLabels selects would match both: Kratix could place either destination's requests on it", j))
-			}
-		}
 		if d.Sealing.Certificate == "" {
-			errs.Add(field+".sealing.certificate", "must name the certificate of the destination's sealed-secrets controller")
-		}
-		requestable = requestable || d.Requestable
-	}
-	if _, ok := names[c.DefaultDestination]; c.DefaultDestination != "" && !ok {
-		errs.Add("config.defaultDestination", fmt.Sprintf("config.destinations has no destination %q", c.DefaultDestination))
-	}
-	if c.DefaultDestination == "" && !requestable {
-		errs.Add("config.defaultDestination", "required: no destination is requestable, so a request could be placed nowhere")
-	}
-}
-
-// validateMatchLabels checks labels as Kratix's destination selectors need
-// them: at least one, each a valid label.
-func validateMatchLabels(errs *kratix.FieldErrors, field string, labels map[string]string) {
-	if len(labels) == 0 {
-		errs.Add(field, "must hold at least one label: Kratix refuses an empty selector")
-	}
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		if !k8sname.IsLabelKey(k) {
-			errs.Add(field, fmt.Sprintf("%q is not a label key", k))
-		} else if !k8sname.IsLabelValue(labels[k]) {
-			errs.Add(field+"."+k, fmt.Sprintf("%q is not a label value", labels[k]))
+			errs.Add(fmt.Sprintf("config.destinations[%d].sealing.certificate", i), "must name the certificate of the destination's sealed-secrets controller")
 		}
 	}
 }
 
-// subset reports whether every label of a is in b.
-func subset(a, b map[string]string) bool {
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
-// placement is the destination a request is placed on.
-type placement struct {
+// destinationSettings is the destination a request is placed on, with
+// what the stage needs of it.
+type destinationSettings struct {
 	// name is the destination's; "" is the implicit destination of a
 	// configuration that lists none: no selector, and config.sealing.
 	name   string
@@ -331,31 +278,16 @@ type placement struct {
 
 // place returns the destination of a request that names requested in
 // spec.destination ("" for none).
-func (c *Config) place(requested string) (placement, error) {
-	if len(c.Destinations) == 0 {
-		if requested != "" {
-			return placement{}, &kratix.FieldError{Field: "spec.destination", Detail: "this platform has one destination for every NATS user: leave it out"}
-		}
-		return placement{certFile: c.Sealing.Certificate, sha256: c.Sealing.SHA256, certFileField: "config.sealing.certificate"}, nil
-	}
-	var choices []string
-	for _, d := range c.Destinations {
-		if d.Requestable || d.Name == c.DefaultDestination {
-			choices = append(choices, d.Name)
-		}
-	}
-	name := cmp.Or(requested, c.DefaultDestination)
+func (c *Config) place(requested string) (destinationSettings, error) {
+	i, err := placement.Choose(c.destinations(), c.DefaultDestination, requested, "NATS user")
 	switch {
-	case name == "":
-		return placement{}, &kratix.FieldError{Field: "spec.destination", Detail: "required: this platform has no default destination; choose one of " + strings.Join(choices, ", ")}
-	case !k8sname.IsDNSLabel(name):
-		return placement{}, &kratix.FieldError{Field: "spec.destination", Detail: "must be a DNS label (lower-case letters, digits and '-', at most 63)"}
-	case !slices.Contains(choices, name):
-		return placement{}, &kratix.FieldError{Field: "spec.destination", Detail: fmt.Sprintf("%q is not a destination a request may choose on this platform (choose one of %s)", name, strings.Join(choices, ", "))}
+	case err != nil:
+		return destinationSettings{}, err
+	case i < 0:
+		return destinationSettings{certFile: c.Sealing.Certificate, sha256: c.Sealing.SHA256, certFileField: "config.sealing.certificate"}, nil
 	}
-	i := slices.IndexFunc(c.Destinations, func(d DestinationConfig) bool { return d.Name == name })
 	d := c.Destinations[i]
-	return placement{
+	return destinationSettings{
 		name:          d.Name,
 		labels:        d.MatchLabels,
 		certFile:      d.Sealing.Certificate,
@@ -368,7 +300,7 @@ func (c *Config) place(requested string) (placement, error) {
 // certificate loads the destination's sealed-secrets controller
 // certificate. Its own key cannot be retired: everything sealed for the
 // destination from now on is sealed with it.
-func (p *placement) certificate(now time.Time, retiredKeys []string) (*sealing.Certificate, error) {
+func (p *destinationSettings) certificate(now time.Time, retiredKeys []string) (*sealing.Certificate, error) {
 	cert, err := sealing.LoadCertificate(p.certFile, now, p.sha256)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && p.name == "":
@@ -388,9 +320,19 @@ func (p *placement) certificate(now time.Time, retiredKeys []string) (*sealing.C
 }
 
 // of names the destination in a message, after what it qualifies.
-func (p *placement) of() string {
+func (p *destinationSettings) of() string {
 	if p.name == "" {
 		return ""
 	}
 	return " (destination " + p.name + ")"
+}
+
+// destinations are config.destinations' common parts, for package
+// placement.
+func (c *Config) destinations() []placement.Destination {
+	out := make([]placement.Destination, len(c.Destinations))
+	for i, d := range c.Destinations {
+		out[i] = d.Destination
+	}
+	return out
 }

@@ -26,7 +26,7 @@ type configurePlan struct {
 	name    string // the user's name in NATS
 	account AccountConfig
 	target  sealing.Target
-	dest    placement // where the SealedSecret goes, and the key it needs
+	dest    destinationSettings // where the SealedSecret goes, and the key it needs
 }
 
 func decideConfigure(in *input) (stage.Plan[Outside], error) {
@@ -91,7 +91,7 @@ func issueReason(found bool, prev *record, u *backend.User, r *request, retiredK
 // and the old one is listed in replacedKeys until it expires). Where the
 // new destination's controller holds the key the stored ciphertext was
 // sealed with (a key shared by clusters), the ciphertext moves as it is.
-func moveReason(found bool, prev *record, dest *placement, cert *sealing.Certificate) string {
+func moveReason(found bool, prev *record, dest *destinationSettings, cert *sealing.Certificate) string {
 	if !found || prev.Destination == dest.name || prev.Sealed.KeyFingerprint == cert.KeyFingerprint {
 		return ""
 	}
