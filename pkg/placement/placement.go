@@ -128,3 +128,18 @@ func Choose(dests []Destination, defaultName, requested, what string) (int, erro
 	}
 	return slices.IndexFunc(dests, func(d Destination) bool { return d.Name == name }), nil
 }
+
+func (d Destination) destination() Destination { return d }
+
+// embedsDestination is a promise's destination type, which embeds
+// Destination.
+type embedsDestination interface{ destination() Destination }
+
+// Of returns the common parts of a promise's destinations.
+func Of[D embedsDestination](dests []D) []Destination {
+	out := make([]Destination, len(dests))
+	for i, d := range dests {
+		out[i] = d.destination()
+	}
+	return out
+}

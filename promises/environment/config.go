@@ -361,7 +361,7 @@ func parseTTL(s string) (time.Duration, error) {
 // validateDestinations checks config.destinations and
 // config.defaultDestination.
 func (c *Config) validateDestinations(errs *kratix.FieldErrors) {
-	placement.Validate(errs, c.destinations(), c.DefaultDestination)
+	placement.Validate(errs, placement.Of(c.Destinations), c.DefaultDestination)
 	if len(c.Destinations) == 0 {
 		return
 	}
@@ -408,7 +408,7 @@ type destinationSettings struct {
 // place returns the destination of a request that names requested in
 // spec.destination ("" for none).
 func (c *Config) place(requested string) (destinationSettings, error) {
-	i, err := placement.Choose(c.destinations(), c.DefaultDestination, requested, "environment")
+	i, err := placement.Choose(placement.Of(c.Destinations), c.DefaultDestination, requested, "environment")
 	switch {
 	case err != nil:
 		return destinationSettings{}, err
@@ -427,14 +427,4 @@ func (c *Config) place(requested string) (destinationSettings, error) {
 		oidcIssuer:             d.AWS.OIDCIssuer,
 		podIdentityClusterName: d.AWS.PodIdentity.ClusterName,
 	}, nil
-}
-
-// destinations are config.destinations' common parts, for package
-// placement.
-func (c *Config) destinations() []placement.Destination {
-	out := make([]placement.Destination, len(c.Destinations))
-	for i, d := range c.Destinations {
-		out[i] = d.Destination
-	}
-	return out
 }

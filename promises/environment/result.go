@@ -19,7 +19,7 @@ func (p *plan) expiredMessage(what string) string {
 // result is the run's status, with a placeholder message and without
 // documents. ensured is what the stage found in AWS, if it looked.
 func (p *plan) result(ensured *awsinfra.Result) (*kratix.Result, error) {
-	res := &kratix.Result{Message: "Environment ready"}
+	res := &kratix.Result{Message: "Environment configured"}
 	connectTo := "kubectl --namespace " + p.namespace
 	if p.typ.Isolation == IsolationVCluster {
 		connectTo = "vcluster connect " + p.release + " --namespace " + p.namespace
@@ -63,7 +63,7 @@ func (p *plan) result(ensured *awsinfra.Result) (*kratix.Result, error) {
 
 func (p *plan) message(ensured *awsinfra.Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Environment ready: %s isolation in namespace %s", p.typ.Isolation, p.namespace)
+	fmt.Fprintf(&b, "Environment configured: %s isolation in namespace %s", p.typ.Isolation, p.namespace)
 	if !p.expiresAt.IsZero() {
 		fmt.Fprintf(&b, ", expires %s", p.rec.ExpiresAt)
 	}

@@ -244,7 +244,7 @@ func (c *Config) validate() error {
 // validateDestinations checks config.destinations and
 // config.defaultDestination.
 func (c *Config) validateDestinations(errs *kratix.FieldErrors) {
-	placement.Validate(errs, c.destinations(), c.DefaultDestination)
+	placement.Validate(errs, placement.Of(c.Destinations), c.DefaultDestination)
 	if len(c.Destinations) == 0 {
 		return
 	}
@@ -279,7 +279,7 @@ type destinationSettings struct {
 // place returns the destination of a request that names requested in
 // spec.destination ("" for none).
 func (c *Config) place(requested string) (destinationSettings, error) {
-	i, err := placement.Choose(c.destinations(), c.DefaultDestination, requested, "NATS user")
+	i, err := placement.Choose(placement.Of(c.Destinations), c.DefaultDestination, requested, "NATS user")
 	switch {
 	case err != nil:
 		return destinationSettings{}, err
@@ -325,14 +325,4 @@ func (p *destinationSettings) of() string {
 		return ""
 	}
 	return " (destination " + p.name + ")"
-}
-
-// destinations are config.destinations' common parts, for package
-// placement.
-func (c *Config) destinations() []placement.Destination {
-	out := make([]placement.Destination, len(c.Destinations))
-	for i, d := range c.Destinations {
-		out[i] = d.Destination
-	}
-	return out
 }

@@ -56,15 +56,8 @@ func (p *configurePlan) Act(ctx context.Context, o Outside) (*kratix.Result, err
 	if err != nil {
 		return nil, err
 	}
-	b, err := o.open(cfg, r.account, p.account)
+	b, u, err := o.user(ctx, cfg, r.account, p.account, p.name, prev)
 	if err != nil {
-		return nil, err
-	}
-	u, err := findUser(ctx, b, p.name, prev)
-	if err != nil {
-		return nil, err
-	}
-	if prev.ReplacedKeys, err = vouched(ctx, b, p.name, prev.ReplacedKeys); err != nil {
 		return nil, err
 	}
 	reason := issueReason(in.Found, prev, u, r, cfg.Sealing.RetiredKeys, p.target, in.Now)
@@ -174,15 +167,8 @@ func settingsError(err error, r *request) error {
 // twice is too.
 func (p *deletePlan) Act(ctx context.Context, o Outside) (*kratix.Result, error) {
 	in, prev := p.in, &p.in.State
-	b, err := o.open(in.Config, p.accountName, p.account)
+	b, u, err := o.user(ctx, in.Config, p.accountName, p.account, p.name, prev)
 	if err != nil {
-		return nil, err
-	}
-	u, err := findUser(ctx, b, p.name, prev)
-	if err != nil {
-		return nil, err
-	}
-	if prev.ReplacedKeys, err = vouched(ctx, b, p.name, prev.ReplacedKeys); err != nil {
 		return nil, err
 	}
 	switch {
@@ -196,6 +182,23 @@ func (p *deletePlan) Act(ctx context.Context, o Outside) (*kratix.Result, error)
 		return nil, err
 	}
 	return p.result(u, d), nil
+}
+
+// user opens the account and finds the user the state names, keeping in
+// prev only the replaced keys the backend vouches for.
+func (o Outside) user(ctx context.Context, cfg *Config, accountName string, account AccountConfig, name string, prev *record) (backend.Backend, *backend.User, error) {
+	b, err := o.open(cfg, accountName, account)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := findUser(ctx, b, name, prev)
+	if err != nil {
+		return nil, nil, err
+	}
+	if prev.ReplacedKeys, err = vouched(ctx, b, name, prev.ReplacedKeys); err != nil {
+		return nil, nil, err
+	}
+	return b, u, nil
 }
 
 // findUser finds the user the state names, as the backend knows it. A
