@@ -106,8 +106,8 @@ func TestAPIModeLifecycle(t *testing.T) {
 	if got := statusOf(t, h, "repositoryURI"); got != "123456789012.dkr.ecr.us-east-1.amazonaws.com/environments/default-checkout-preview" {
 		t.Errorf("status.repositoryURI = %v", got)
 	}
-	if got := statusOf(t, h, "infraReady"); got != true {
-		t.Errorf("status.infraReady = %v, want true", got)
+	if got := statusOf(t, h, "aws"); got != "ensured" {
+		t.Errorf("status.aws = %v, want ensured", got)
 	}
 	sa := first.Files["serviceaccount_default-checkout-preview_app.yaml"]
 	if !bytes.Contains(sa, []byte("eks.amazonaws.com/role-arn: "+roleARN)) {

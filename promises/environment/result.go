@@ -8,6 +8,15 @@ import (
 	"github.com/promisekit/promisekit/promises/environment/awsinfra"
 )
 
+// What status.aws says of the environment's AWS resources: never "ready",
+// which only the destination could tell.
+const (
+	awsNone     = "none"     // AWS mode none: nothing to make
+	awsDeclared = "declared" // ack mode: the ACK resources are in the manifests
+	awsPending  = "pending"  // api mode: not made or found yet
+	awsEnsured  = "ensured"  // api mode: the stage made or found them
+)
+
 // deletedMessage is a delete run's message when AWS holds nothing of the
 // request.
 const deletedMessage = "Environment deleted; Kratix removes its manifests"
@@ -38,7 +47,7 @@ func (p *plan) result(ensured *awsinfra.Result) (*kratix.Result, error) {
 	res.SetStatus("connectTo", connectTo)
 	res.SetStatus("quota", p.cfg.Quotas[p.typ.Quota].Hard)
 	res.SetStatus("expiresAt", p.rec.ExpiresAt)
-	infraReady, repositoryURI, roleARN := true, "", ""
+	awsState, repositoryURI, roleARN := awsNone, "", ""
 	if a := p.aws; a != nil {
 		repositoryURI, roleARN = a.repositoryURI, a.roleARN
 		if ensured != nil && !p.req.Env.DryRun {
@@ -47,12 +56,21 @@ func (p *plan) result(ensured *awsinfra.Result) (*kratix.Result, error) {
 				a.record.PodIdentity.AssociationID = ensured.PodIdentityAssociationID
 			}
 		}
-		// In ack mode ACK reports readiness on the destination, where no
-		// stage can see it.
-		infraReady = a.mode == AWSAPI && a.record.Ensured
+		awsState = awsDeclared // ACK makes them on the destination, where no stage looks
+		if a.mode == AWSAPI {
+			awsState = awsPending
+			if a.record.Ensured {
+				awsState = awsEnsured
+			}
+		}
 		p.rec.AWS = &a.record
 	}
-	res.SetStatus("infraReady", infraReady)
+	res.SetStatus("aws", awsState)
+	if _, ok := p.req.Object.Status["infraReady"]; ok {
+		// An earlier release's key, which said "ready" of what no stage
+		// can see; Kratix's merge keeps a key until it is written over.
+		res.SetStatus("infraReady", nil)
+	}
 	res.SetStatus("repositoryURI", repositoryURI)
 	res.SetStatus("roleARN", roleARN)
 	if err := stateCodec.Store(res, p.rec); err != nil {
