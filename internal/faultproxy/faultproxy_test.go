@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -186,20 +185,6 @@ func TestInvalidFaults(t *testing.T) {
 	} {
 		if err := f.check(); err == nil {
 			t.Errorf("fault %s accepted", f)
-		}
-	}
-}
-
-// TestNotInBinaries keeps toxiproxy, and this package, out of every stage
-// binary: they are for tests only.
-func TestNotInBinaries(t *testing.T) {
-	out, err := exec.Command("go", "list", "-e", "-deps", "github.com/promisekit/promisekit/pipelines/...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	for _, pkg := range strings.Fields(string(out)) {
-		if strings.Contains(strings.ToLower(pkg), "toxiproxy") || strings.HasSuffix(pkg, "/internal/faultproxy") {
-			t.Errorf("a pipeline binary imports %s", pkg)
 		}
 	}
 }

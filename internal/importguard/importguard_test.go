@@ -5,15 +5,16 @@ import (
 	"go/build"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/promisekit/promisekit/internal/golist"
 )
 
-const module = "github.com/promisekit/promisekit"
+const module = golist.Module
 
 // A ban names a package and every package below it ("net/http" bans
 // net/http and net/http/httptrace, not net/httpx).
@@ -35,6 +36,8 @@ var banned = []string{
 	// This module's test-only packages.
 	module + "/internal/crdcheck",
 	module + "/internal/faultproxy",
+	"github.com/Shopify/toxiproxy",
+	module + "/internal/golist",
 	module + "/internal/hostile",
 	module + "/internal/importguard",
 	module + "/internal/stagetest",
@@ -82,10 +85,7 @@ var extra = map[string][]string{
 // -deps`, built as `make build` and the Dockerfile build it (CGO_ENABLED=0),
 // and fails for each banned package one links.
 func TestPipelineImports(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := golist.Root(t)
 	bins := binaries(t, root)
 	if len(bins) == 0 {
 		t.Fatal("no binary found under pipelines/")
@@ -99,17 +99,7 @@ func TestPipelineImports(t *testing.T) {
 		t.Run(bin, func(t *testing.T) {
 			t.Parallel()
 			bans := append(slices.Clone(banned), extra[bin]...)
-			cmd := exec.Command("go", "list", "-deps", "./pipelines/"+bin)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			out, err := cmd.Output()
-			if err != nil {
-				var exit *exec.ExitError
-				if errors.As(err, &exit) {
-					t.Fatalf("go list -deps ./pipelines/%s: %v\n%s", bin, err, exit.Stderr)
-				}
-				t.Fatal(err)
-			}
+			out := golist.Deps(t, root, "./pipelines/"+bin)
 			deps := strings.Fields(string(out))
 			if !slices.Contains(deps, module+"/pipelines/"+bin) {
 				t.Fatalf("go list -deps ./pipelines/%s does not list the binary itself:\n%s", bin, out)
@@ -131,10 +121,7 @@ func TestPipelineImports(t *testing.T) {
 // (internal/, promises/<p>/internal/) or a bench-scenario package is
 // either banned or listed in forCommands, itself or a package above it.
 func TestBanListIsCurrent(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := golist.Root(t)
 	var local []string
 	for _, ban := range banned {
 		if rel, ok := strings.CutPrefix(ban, module+"/"); ok {

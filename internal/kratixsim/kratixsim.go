@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -214,6 +215,47 @@ func ReadWorkflow(promiseFile, action string) (Workflow, error) {
 		Type: "resource", Action: action, Promise: p.Metadata.Name,
 		Pipeline: pls[0].Metadata.Name, Plural: p.Spec.API.Spec.Names.Plural,
 	}, nil
+}
+
+// DefaultReconciliationInterval is how long Kratix waits to re-run a
+// request when its Promise sets no interval (internal/controller/shared.go).
+const DefaultReconciliationInterval = 10 * time.Hour
+
+// ReconciliationInterval reads from a Promise file how long Kratix waits
+// after a run before it runs a request again: the annotation
+// kratix.io/reconciliation-interval, which wins, else
+// spec.workflows.config.reconciliationInterval, else Kratix's default
+// (syntasso/kratix at ae170e22, api/v1alpha1/promiserevision_types.go;
+// at least 1m).
+func ReconciliationInterval(promiseFile string) (time.Duration, error) {
+	data, err := os.ReadFile(promiseFile)
+	if err != nil {
+		return 0, err
+	}
+	var p struct {
+		Metadata struct {
+			Annotations map[string]string `json:"annotations"`
+		} `json:"metadata"`
+		Spec struct {
+			Workflows struct {
+				Config struct {
+					ReconciliationInterval string `json:"reconciliationInterval"`
+				} `json:"config"`
+			} `json:"workflows"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(data, &p); err != nil {
+		return 0, fmt.Errorf("%s: %w", promiseFile, err)
+	}
+	v := cmp.Or(p.Metadata.Annotations["kratix.io/reconciliation-interval"], p.Spec.Workflows.Config.ReconciliationInterval)
+	if v == "" {
+		return DefaultReconciliationInterval, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Minute {
+		return 0, fmt.Errorf("%s: reconciliation interval %q is not a duration of at least 1m", promiseFile, v)
+	}
+	return d, nil
 }
 
 // SuspendedLabel is the label Kratix sets on an object whose workflow a

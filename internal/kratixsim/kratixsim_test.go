@@ -566,3 +566,29 @@ spec:
 		t.Error("a workflow the Promise lacks was found")
 	}
 }
+
+func TestReconciliationInterval(t *testing.T) {
+	tests := []struct {
+		name, promise string
+		want          time.Duration
+		wantErr       bool
+	}{
+		{"Kratix's default", "spec: {}\n", DefaultReconciliationInterval, false},
+		{"the field", "spec: {workflows: {config: {reconciliationInterval: 5m}}}\n", 5 * time.Minute, false},
+		{"the annotation wins", "metadata: {annotations: {kratix.io/reconciliation-interval: 1h}}\nspec: {workflows: {config: {reconciliationInterval: 5m}}}\n", time.Hour, false},
+		{"under a minute", "spec: {workflows: {config: {reconciliationInterval: 30s}}}\n", 0, true},
+		{"not a duration", "spec: {workflows: {config: {reconciliationInterval: daily}}}\n", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "promise.yaml")
+			if err := os.WriteFile(file, []byte(tt.promise), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReconciliationInterval(file)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("ReconciliationInterval = %s, %v; want %s, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}

@@ -69,7 +69,7 @@ type Outcome struct {
 	// Control is the workflow control a pipeline wrote: the workflow
 	// stopped there, its output was not written and the earlier output
 	// stays.
-	Control *WorkflowControl
+	Control *kratix.Control
 }
 
 // Run runs the request's workflow once.

@@ -163,3 +163,23 @@ func TestWriteWithControlLeavesOutput(t *testing.T) {
 		t.Errorf("workflow-control.yaml %q, want %q", got, want)
 	}
 }
+
+func TestClearStatus(t *testing.T) {
+	for status, want := range map[string]bool{
+		"{retry: {attempts: 2}}": true,
+		"{retry: null}":          false,
+		"{other: 1}":             false,
+		"{}":                     false,
+	} {
+		obj, err := ParseObject([]byte("apiVersion: v1\nkind: X\nmetadata: {name: x}\nstatus: " + status + "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res Result
+		res.ClearStatus(obj, "retry")
+		v, written := res.Status["retry"]
+		if written != want || v != nil {
+			t.Errorf("status %s: wrote %v (%v), want written %v as null", status, written, v, want)
+		}
+	}
+}

@@ -41,6 +41,14 @@ type Control struct {
 	RetryAfter string `json:"retryAfter,omitempty"`
 }
 
+// String says what the control does to the workflow.
+func (c *Control) String() string {
+	if c.RetryAfter != "" {
+		return "retryAfter " + c.RetryAfter
+	}
+	return "suspend"
+}
+
 // Document is one manifest to write to the output directory.
 type Document struct {
 	// Directory groups documents for a destination selector; "" is Kratix's
@@ -63,6 +71,15 @@ func (r *Result) SetStatus(key string, value any) {
 		r.Status = map[string]any{}
 	}
 	r.Status[key] = value
+}
+
+// ClearStatus writes key as null when obj's status holds a value for it:
+// Kratix's merge keeps a key until it is written over, so a key a stage no
+// longer writes must be cleared.
+func (r *Result) ClearStatus(obj *Object, key string) {
+	if raw, ok := obj.Status[key]; ok && string(raw) != "null" {
+		r.SetStatus(key, nil)
+	}
 }
 
 // validateSelectors applies the rules of Kratix's ParseDestinationSelectors

@@ -62,7 +62,7 @@ func failed[Spec, Config, State any](in *Input[Spec, Config, State], err error) 
 		return res, nil
 	case refused(err):
 		res := &kratix.Result{Message: msg, Control: &kratix.Control{Suspend: true, Message: msg}}
-		clearRetries(in.Object, res)
+		res.ClearStatus(in.Object, retryKey)
 		return res, nil
 	}
 	return nil, err
@@ -91,12 +91,4 @@ func backoff(attempts int) time.Duration {
 		wait *= 2
 	}
 	return min(wait, maxRetry)
-}
-
-// clearRetries ends a count of retries in res's status, if the object has
-// one: Kratix merges status keys, so the count stays until written over.
-func clearRetries(obj *kratix.Object, res *kratix.Result) {
-	if raw, ok := obj.Status[retryKey]; ok && string(raw) != "null" {
-		res.SetStatus(retryKey, nil)
-	}
 }

@@ -286,7 +286,7 @@ func finish(req *kratix.Request, res *kratix.Result) (*kratix.Result, error) {
 	if res == nil {
 		return nil, fmt.Errorf("stage returned no result")
 	}
-	clearRetries(req.Object, res)
+	res.ClearStatus(req.Object, retryKey) // a run that goes through ends a count of retries
 	return res, nil
 }
 

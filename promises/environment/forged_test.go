@@ -62,13 +62,8 @@ func TestForgedState(t *testing.T) {
 				h.SetStatus(stateCodec.Key, forged)
 				f.proxy.Reset()
 
-				var out *stagetest.Outcome
-				refused := tt.configure
-				if action == "configure" {
-					out = h.Configure(ctx)
-				} else {
-					out, refused = h.Delete(ctx), tt.delete
-				}
+				refused := map[string]string{"configure": tt.configure, "delete": tt.delete}[action]
+				out := h.RunIn(ctx, action, h.PodDirs())
 				if refused != "" {
 					stagetest.CheckRefused(t, out, refused)
 				} else if out.Err != nil {

@@ -66,11 +66,8 @@ func (p *plan) result(ensured *awsinfra.Result) (*kratix.Result, error) {
 		p.rec.AWS = &a.record
 	}
 	res.SetStatus("aws", awsState)
-	if _, ok := p.req.Object.Status["infraReady"]; ok {
-		// An earlier release's key, which said "ready" of what no stage
-		// can see; Kratix's merge keeps a key until it is written over.
-		res.SetStatus("infraReady", nil)
-	}
+	// An earlier release's key, which said "ready" of what no stage can see.
+	res.ClearStatus(p.req.Object, "infraReady")
 	res.SetStatus("repositoryURI", repositoryURI)
 	res.SetStatus("roleARN", roleARN)
 	if err := stateCodec.Store(res, p.rec); err != nil {

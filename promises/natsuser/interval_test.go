@@ -14,50 +14,20 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/promisekit/promisekit/internal/crdcheck"
+	"github.com/promisekit/promisekit/internal/kratixsim"
 )
 
-// reconciliationIntervalAnnotation overrides a Promise's
-// spec.workflows.config.reconciliationInterval in Kratix (syntasso/kratix
-// api/v1alpha1/promiserevision_types.go at ae170e22,
-// ReconciliationIntervalAnnotation: the annotation wins over the field).
-const reconciliationIntervalAnnotation = "kratix.io/reconciliation-interval"
-
 // TestReconciliationInterval: the stage cannot read its Promise at run
-// time, so ReconciliationInterval must be what promise.yaml declares, and
-// nothing in promise.yaml may override it.
+// time, so ReconciliationInterval must be what Kratix makes of
+// promise.yaml (an annotation would win over the field, and Kratix's
+// default, 10h, would outlast every renewal window).
 func TestReconciliationInterval(t *testing.T) {
-	data, err := os.ReadFile("promise.yaml")
+	declared, err := kratixsim.ReconciliationInterval("promise.yaml")
 	if err != nil {
 		t.Fatal(err)
-	}
-	var p struct {
-		Metadata struct {
-			Annotations map[string]string `json:"annotations"`
-		} `json:"metadata"`
-		Spec struct {
-			Workflows struct {
-				Config struct {
-					ReconciliationInterval string `json:"reconciliationInterval"`
-				} `json:"config"`
-			} `json:"workflows"`
-		} `json:"spec"`
-	}
-	if err := yaml.Unmarshal(data, &p); err != nil {
-		t.Fatal(err)
-	}
-	declared, err := time.ParseDuration(p.Spec.Workflows.Config.ReconciliationInterval)
-	if err != nil {
-		t.Fatalf("promise.yaml spec.workflows.config.reconciliationInterval %q: %v (Kratix's default, 10h, would outlast every renewal window)",
-			p.Spec.Workflows.Config.ReconciliationInterval, err)
 	}
 	if declared != ReconciliationInterval {
-		t.Errorf("promise.yaml re-runs every %s, the stage assumes %s (ReconciliationInterval)", declared, ReconciliationInterval)
-	}
-	if v, ok := p.Metadata.Annotations[reconciliationIntervalAnnotation]; ok {
-		t.Errorf("promise.yaml sets %s: %q, which overrides the interval the stage assumes", reconciliationIntervalAnnotation, v)
-	}
-	if declared < time.Minute {
-		t.Errorf("reconciliationInterval %s: Kratix refuses less than 1m", declared)
+		t.Errorf("Kratix re-runs a NATSUser every %s, the stage assumes %s (ReconciliationInterval)", declared, ReconciliationInterval)
 	}
 
 	// The rule's own arithmetic.

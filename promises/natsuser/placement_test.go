@@ -251,22 +251,16 @@ func TestPlacementSingleDestination(t *testing.T) {
 // field.
 func TestPlacementConfig(t *testing.T) {
 	const a = `{name: a, matchLabels: {cluster: a}, requestable: true, sealing: {certificate: /a.pem}}`
+	// The rules every promise's destinations share are package placement's
+	// (and its tests'); a repeated name shows they are applied here.
 	tests := []struct {
 		name, file, want string
 	}{
 		{"valid", "destinations: [" + a + ", {name: b, matchLabels: {cluster: b}, sealing: {certificate: /b.pem}}]\ndefaultDestination: b\n", ""},
 		{"only requestable destinations, no default", "destinations: [" + a + "]\n", ""},
-		{"name not a DNS label", "destinations: [{name: Cluster_A, matchLabels: {cluster: a}, requestable: true, sealing: {certificate: /a.pem}}]", "config.destinations[0].name: must be a DNS label"},
 		{"repeated name", "destinations: [" + a + ", {name: a, matchLabels: {cluster: b}, sealing: {certificate: /b.pem}}]", "config.destinations[1].name: repeats config.destinations[0].name"},
-		{"no labels", "destinations: [{name: a, requestable: true, sealing: {certificate: /a.pem}}]", "config.destinations[0].matchLabels: must hold at least one label"},
-		{"bad label key", "destinations: [{name: a, matchLabels: {\"bad key\": a}, requestable: true, sealing: {certificate: /a.pem}}]", `config.destinations[0].matchLabels: "bad key" is not a label key`},
-		{"bad label value", "destinations: [{name: a, matchLabels: {cluster: \"a b\"}, requestable: true, sealing: {certificate: /a.pem}}]", `config.destinations[0].matchLabels.cluster: "a b" is not a label value`},
-		{"selectors that overlap", "destinations: [" + a + ", {name: b, matchLabels: {cluster: a, zone: eu}, sealing: {certificate: /b.pem}}]", "config.destinations[1].matchLabels: a cluster that config.destinations[0].matchLabels selects would match both"},
 		{"no certificate", "destinations: [{name: a, matchLabels: {cluster: a}, requestable: true}]", "config.destinations[0].sealing.certificate: must name the certificate"},
 		{"a scope per destination", "destinations: [{name: a, matchLabels: {cluster: a}, requestable: true, sealing: {certificate: /a.pem, scope: cluster-wide}}]", "config.destinations[0].sealing.scope: unknown field"},
-		{"unknown default", "destinations: [" + a + "]\ndefaultDestination: c\n", `config.defaultDestination: config.destinations has no destination "c"`},
-		{"nowhere to place a request", "destinations: [{name: a, matchLabels: {cluster: a}, sealing: {certificate: /a.pem}}]", "config.defaultDestination: required: no destination is requestable"},
-		{"default without destinations", "defaultDestination: a\n", "config.defaultDestination: names a destination, but config.destinations lists none"},
 		{"one certificate for every destination", "sealing: {certificate: /one.pem}\ndestinations: [" + a + "]\n", "config.sealing.certificate: with config.destinations, each destination names"},
 		{"one pin for every destination", "sealing: {sha256: abcd}\ndestinations: [" + a + "]\n", "config.sealing.sha256: with config.destinations"},
 	}

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/promisekit/promisekit/internal/golist"
 )
 
 const module = "github.com/promisekit/promisekit"
@@ -92,22 +94,10 @@ func match(pat, parts []string) bool {
 	return ok && match(pat[1:], parts[1:])
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if data, err := os.ReadFile(filepath.Join(root, "go.mod")); err != nil || !strings.HasPrefix(string(data), "module "+module+"\n") {
-		t.Fatalf("%s is not the repository root", root)
-	}
-	return root
-}
-
 // TestNothingSecretInTheBuildContext: what must never reach an image
 // build is left out, paths as written and every file now on disk there.
 func TestNothingSecretInTheBuildContext(t *testing.T) {
-	root := repoRoot(t)
+	root := golist.Root(t)
 	ig := readIgnore(t, filepath.Join(root, ".dockerignore"))
 	for _, rel := range []string{
 		".git", ".git/config", ".git/objects/pack/x.pack",
@@ -147,21 +137,11 @@ func TestNothingSecretInTheBuildContext(t *testing.T) {
 // file of every package of this module that a pipeline binary links, as
 // `go list -deps` reports them for the Dockerfile's build (CGO_ENABLED=0).
 func TestTheBuildStillHasWhatItNeeds(t *testing.T) {
-	root := repoRoot(t)
+	root := golist.Root(t)
 	ig := readIgnore(t, filepath.Join(root, ".dockerignore"))
 	need := []string{"go.mod", "go.sum", "Dockerfile"}
 
-	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Dir,GoFiles,SFiles,EmbedFiles,Module", "./pipelines/...")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.Output()
-	if err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			t.Fatalf("go list: %v\n%s", err, exit.Stderr)
-		}
-		t.Fatal(err)
-	}
+	out := golist.Deps(t, root, "-json=ImportPath,Dir,GoFiles,SFiles,EmbedFiles,Module", "./pipelines/...")
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	packages := 0
 	for {
@@ -208,7 +188,7 @@ func TestTheContextBuilds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every pipeline")
 	}
-	root := repoRoot(t)
+	root := golist.Root(t)
 	ig := readIgnore(t, filepath.Join(root, ".dockerignore"))
 	ctx := t.TempDir()
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

@@ -26,16 +26,16 @@ package rbac_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/promisekit/promisekit/internal/golist"
 
 	"sigs.k8s.io/yaml"
 
@@ -263,7 +263,7 @@ var scenarios = map[string]scenario{
 }
 
 func TestPermissionsAreTheCallsMade(t *testing.T) {
-	root := repoRoot(t)
+	root := golist.Root(t)
 	files, err := filepath.Glob(filepath.Join(root, "promises", "*", "*promise.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no Promise files: %v", err)
@@ -369,34 +369,12 @@ func linksPlatformAPI(t *testing.T, root, bin string) bool {
 	if _, err := os.Stat(filepath.Join(root, "pipelines", bin)); err != nil {
 		t.Fatalf("no pipelines/%s for image %s: %v", bin, bin, err)
 	}
-	cmd := exec.Command("go", "list", "-deps", "./pipelines/"+bin+"/...")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.Output()
-	if err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			t.Fatalf("go list -deps ./pipelines/%s/...: %v\n%s", bin, err, exit.Stderr)
-		}
-		t.Fatal(err)
-	}
+	out := golist.Deps(t, root, "./pipelines/"+bin+"/...")
 	deps := strings.Fields(string(out))
 	if !slices.Contains(deps, module+"/pipelines/"+bin) {
 		t.Fatalf("go list -deps ./pipelines/%s/... does not list the binary:\n%s", bin, out)
 	}
 	return slices.Contains(deps, platformAPI)
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if data, err := os.ReadFile(filepath.Join(root, "go.mod")); err != nil || !strings.HasPrefix(string(data), "module "+module+"\n") {
-		t.Fatalf("%s is not the repository root", root)
-	}
-	return root
 }
 
 // readObject reads a request from an example file and gives it what the
@@ -444,7 +422,7 @@ func resourceOf(p promiseFile) platformapi.Resource {
 // apiaggregator, for scenarios that need both kinds.
 func apiaggregatorPromises(t *testing.T) (aggFile string, agg promiseFile, targetFile string, target promiseFile) {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "promises", "apiaggregator")
+	dir := filepath.Join(golist.Root(t), "promises", "apiaggregator")
 	aggFile, targetFile = filepath.Join(dir, "apiaggregator-promise.yaml"), filepath.Join(dir, "apiaggregatortarget-promise.yaml")
 	return aggFile, readPromise(t, aggFile), targetFile, readPromise(t, targetFile)
 }
