@@ -4,6 +4,9 @@
 #   make test    run every test, both Go modules, and the demo with a leak scan
 #   make build   static pipeline binaries in bin/
 #   make bench   time the stages against the floor binary; writes docs/benchmarks.md
+#   make images  the pipelines' images as OCI layouts in dist/images/ (no Docker)
+#   make push REGISTRY=...       push them
+#   make release VERSION=vX.Y.Z  dist/: images, Promise files by digest, platform/ bundle, SHA256SUMS
 
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -17,7 +20,7 @@ PIPELINES := $(notdir $(wildcard pipelines/*))
 TOOLS     := kratix-run floor rusage leakscan $(notdir $(wildcard cmd/devkeys))
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build tools test test-root test-kratix test-demo lint bench demo images promises fuzz clean
+.PHONY: all build tools test test-root test-kratix test-demo lint bench demo images push release promises fuzz clean
 
 all: build
 
@@ -81,16 +84,61 @@ bin/shell: FORCE
 demo: build
 	bash hack/demo.sh .demo
 
-# One image per pipeline; needs a Docker engine (CI builds the same binaries
-# with the same flags through `make build`).
+# cmd/pkimage through `go run`, not from bin/: tests run make concurrently,
+# and one must not exec a binary another is rewriting (go run's build is
+# cached).
+PKIMAGE := $(GO) run ./cmd/pkimage
+
+# One image per pipeline, without a container engine: its commands built
+# for each platform (the flags of `make build`), then assembled by
+# cmd/pkimage (internal/ociimage) from scratch into one multi-platform index,
+# an OCI layout in dist/images/<p>/. The same commit gives the same digests
+# on any machine: every time in the image is the commit's (SOURCE_DATE_EPOCH).
+# The Dockerfile builds the same filesystem for those who use Docker.
+IMAGE_PLATFORMS   ?= linux/amd64 linux/arm64
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+REVISION          ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 images:
 	@for p in $(PIPELINES); do \
-		docker build --build-arg PIPELINE=$$p --build-arg VERSION=$(VERSION) -t $(REGISTRY)/$$p:$(VERSION) . || exit 1; \
+		flags=; \
+		for pl in $(IMAGE_PLATFORMS); do \
+			d=$(DIST)/bin/$$(echo $$pl | tr / -)/$$p; rm -rf $$d; mkdir -p $$d; \
+			GOOS=$${pl%%/*} GOARCH=$${pl#*/} $(GO) build $(GOFLAGS_BUILD) -o $$d/ ./pipelines/$$p/... || exit 1; \
+			flags="$$flags -platform $$pl=$$d"; \
+		done; \
+		$(PKIMAGE) build -pipeline $$p $$flags -out $(DIST)/images/$$p -ref $(REGISTRY)/$$p:$(VERSION) \
+			-version $(VERSION) -revision $(REVISION) -epoch $(SOURCE_DATE_EPOCH) || exit 1; \
 	done
+
+# Pushes every image of dist/images (make images or make release wrote
+# them; push never rebuilds what it pushes) to REGISTRY/<p>:VERSION with the
+# same library (credentials from the Docker config, ~/.docker/config.json).
+push:
+	@for p in $(PIPELINES); do \
+		[ -f $(DIST)/images/$$p/index.json ] || { echo "no $(DIST)/images/$$p: run make images or make release first" >&2; exit 1; }; \
+		$(PKIMAGE) push -layout $(DIST)/images/$$p -ref $(REGISTRY)/$$p:$(VERSION) || exit 1; \
+	done
+
+# A release: dist/ with the images (OCI layouts), the Promise files pointing
+# at them by digest and carrying VERSION, the platform bundle (deploy/platform
+# in NAMESPACE) and SHA256SUMS of all of it. test/kratix (release_test.go)
+# runs it and checks every file against Kratix's and Kubernetes' types.
+release:
+	@echo '$(VERSION)' | grep -Eqx 'v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?' || { echo "VERSION=$(VERSION) is not vX.Y.Z" >&2; exit 1; }
+	@case '$(DIST)' in ''|/|.|..|./) echo "DIST=$(DIST): release replaces that directory; name another" >&2; exit 1;; esac
+	@rm -rf $(DIST)
+	@$(MAKE) -s images VERSION=$(VERSION) DIST=$(DIST) REGISTRY=$(REGISTRY)
+	@$(MAKE) -s promises VERSION=$(VERSION) DIST=$(DIST) REGISTRY=$(REGISTRY) NAMESPACE=$(NAMESPACE) >/dev/null
+	@rm -rf $(DIST)/bin
+	@mkdir -p $(DIST)/platform
+	@for f in deploy/platform/*.yaml; do sed 's#promisekit-system#$(NAMESPACE)#g' $$f > $(DIST)/platform/$$(basename $$f); done
+	@cd $(DIST) && find . -type f ! -name SHA256SUMS | LC_ALL=C sort | sed 's#^\./##' | xargs sha256sum > SHA256SUMS
+	@echo "$(DIST)/: $$(cd $(DIST) && ls | tr '\n' ' ')"
 
 # The Promise files, one per Promise as dist/<name>-promise.yaml (a
 # directory's promise.yaml takes the directory's name), with their images
-# pointed at this build, their
+# pointed at this build (by digest when `make images` wrote their layouts in
+# DIST/images for the same REGISTRY and VERSION, as `make release` does), their
 # kratix.io/promise-version label at VERSION, and their pipelines in
 # NAMESPACE (the namespace every ConfigMap, Secret and ServiceAccount the
 # pipelines mount is created in: README.md, "Install").
@@ -100,10 +148,16 @@ promises:
 	@echo '$(NAMESPACE)' | grep -Eqx '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?' || { echo "NAMESPACE=$(NAMESPACE) is not a namespace name (a DNS label)" >&2; exit 1; }
 	@echo '$(VERSION)' | grep -Eqx '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?' || { echo "VERSION=$(VERSION) is not a label value (kratix.io/promise-version)" >&2; exit 1; }
 	@mkdir -p $(DIST)
-	@for f in promises/*/*promise.yaml; do \
+	@digests=; for p in $(PIPELINES); do \
+		[ -f $(DIST)/images/$$p/index.json ] || continue; \
+		grep -q '"org.opencontainers.image.ref.name": *"$(REGISTRY)/'$$p':$(VERSION)"' $(DIST)/images/$$p/index.json || \
+			{ echo "$(DIST)/images/$$p is not $(REGISTRY)/$$p:$(VERSION): run make images with the same REGISTRY and VERSION" >&2; exit 1; }; \
+		digests="$$digests -e s#($(REGISTRY)/$$p:$(VERSION))\$$#\1@$$($(PKIMAGE) digest -layout $(DIST)/images/$$p)#"; \
+	done; \
+	for f in promises/*/*promise.yaml; do \
 		out=$(DIST)/$$(basename $$f); \
 		[ "$$(basename $$f)" != promise.yaml ] || out=$(DIST)/$$(basename $$(dirname $$f))-promise.yaml; \
-		sed -E -e 's#ghcr\.io/promisekit/([a-z0-9-]+):[A-Za-z0-9._-]+#$(REGISTRY)/\1:$(VERSION)#g' \
+		sed -E -e 's#ghcr\.io/promisekit/([a-z0-9-]+):[A-Za-z0-9._-]+#$(REGISTRY)/\1:$(VERSION)#g' $$digests \
 			-e 's#^( +pipelineNamespace:) promisekit-system$$#\1 $(NAMESPACE)#' \
 			-e 's#^( +kratix\.io/promise-version:) .*$$#\1 $(VERSION)#' \
 			-e '/^  requiredPromises:/,/^  [a-z]/ s#^( +version:) .*$$#\1 $(VERSION)#' \

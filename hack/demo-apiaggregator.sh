@@ -10,6 +10,11 @@
 #
 # Usage: hack/demo-apiaggregator.sh [output-dir]   (after `make build`;
 # default output .demo/apiaggregator). BIN overrides the binary directory.
+# With API_SERVER (a connection directory of cmd/demo-apiserver, as
+# hack/demo.sh sets it) the requests live in that real API server, the
+# targets read their aggregator and siblings from it, and the tables are
+# `kubectl get` as the server prints them; without it, the runner's own
+# directory is the platform API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-.demo/apiaggregator}
@@ -40,9 +45,11 @@ YAML
 # so Gateway API (oldest route first) would give its prefix to the older.
 # A fixed clock also keeps the demo's output the same from day to day.
 now=2026-11-02T09:00:00Z
+server=()
+if [ -n "${API_SERVER:-}" ]; then server=(--api-server "$API_SERVER"); fi
 run() { # promise request [kratix-run flags]
   local promise=$1 request=$2; shift 2
-  "$bin/kratix-run" --bin-dir "$bin" --promise "promises/apiaggregator/$promise" --request "$request" \
+  "$bin/kratix-run" --bin-dir "$bin" --promise "promises/apiaggregator/$promise" --request "$request" "${server[@]}" \
     --state-store "$store" --now "$now" --show-status=false \
     --destination edge=gateway:public --destination worker-1=environment:dev \
     --env "PROMISEKIT_CONFIG=$out/config.yaml" "$@"
@@ -96,9 +103,17 @@ for f in gateway_gateways_portal.yaml httproute_team-orders_legacy-orders.yaml b
   cat "$(find "$store" -name "$f" -not -path '*/.platform/*')"
   echo
 done
-echo "-- kubectl get apiaggregators,apiaggregatortargets -A"
-columns apiaggregators hostname
-columns apiaggregatortargets aggregator paths
+if [ -n "${API_SERVER:-}" ]; then
+  echo "-- kubectl get apiaggregators -A   (the API server's Table, kubectl's printer)"
+  "$bin/demo-apiserver" get -dir "$API_SERVER" -A apiaggregators
+  echo
+  echo "-- kubectl get apiaggregatortargets -A"
+  "$bin/demo-apiserver" get -dir "$API_SERVER" -A apiaggregatortargets
+else
+  echo "-- kubectl get apiaggregators,apiaggregatortargets -A"
+  columns apiaggregators hostname
+  columns apiaggregatortargets aggregator paths
+fi
 
 echo
 echo "-- a newer target claims /orders, which team-orders/orders holds: refused"
@@ -115,6 +130,9 @@ spec:
   - prefix: /orders
 YAML
 now=2026-11-02T09:01:00Z
+# The API server stamps creation times in seconds, and a tie goes to the
+# first namespace/name (rogue's): the rogue comes a second later.
+if [ -n "${API_SERVER:-}" ]; then sleep 1; fi
 run apiaggregatortarget-promise.yaml "$out/rogue.yaml" | sed 's/^/   /'
 echo "   kubectl get apiaggregatortarget rogue -n team-billing -o jsonpath='{.status.message}':"
 echo "   $(message apiaggregatortargets team-billing rogue)"

@@ -17,25 +17,47 @@ run() { bin/kratix-run --promise "$promise" "$@"; }
 
 tree() { (cd "$1" && find . -type f -not -path './.platform/*' | sort | sed 's#^\./#  #'); }
 
-echo "-- ack mode: AWS resources are declared for ACK (AWS Controllers for Kubernetes)"
+# The runs' clocks: creation, the next day, and past the preview's 48h.
+# With API_SERVER (hack/demo.sh's real API server) the requests live
+# there, and the expired preview deletes itself from it; the server stamps
+# creation with the real time, so the clocks start from it.
+t0=2026-11-01T09:00:00Z t1=2026-11-02T09:00:00Z t2=2026-11-03T10:00:00Z
 ack=(--state-store "$out/ack" --env "PROMISEKIT_CONFIG=$PWD/$examples/platform/ack.yaml")
-run --request "$examples/preview.yaml" "${ack[@]}" --now 2026-11-01T09:00:00Z --show-status=false >/dev/null
-run --request "$examples/development.yaml" "${ack[@]}" --now 2026-11-01T09:00:00Z
+if [ -n "${API_SERVER:-}" ]; then
+  start=$(date -u +%s)
+  t0=$(date -u -d "@$start" +%Y-%m-%dT%H:%M:%SZ)
+  t1=$(date -u -d "@$((start + 86400))" +%Y-%m-%dT%H:%M:%SZ)
+  t2=$(date -u -d "@$((start + 49 * 3600))" +%Y-%m-%dT%H:%M:%SZ)
+  ack+=(--api-server "$API_SERVER")
+fi
+
+echo "-- ack mode: AWS resources are declared for ACK (AWS Controllers for Kubernetes)"
+run --request "$examples/preview.yaml" "${ack[@]}" --now "$t0" --show-status=false >/dev/null
+run --request "$examples/development.yaml" "${ack[@]}" --now "$t0"
 echo "state store:"
 tree "$out/ack"
 
 echo
 echo "-- a scheduled re-run the next day changes nothing in the state store"
 before=$(cd "$out/ack" && find . -type f -not -path './.platform/*' -exec sha256sum {} + | sort)
-run --request "$examples/development.yaml" "${ack[@]}" --now 2026-11-02T09:00:00Z --show-status=false >/dev/null
+run --request "$examples/development.yaml" "${ack[@]}" --now "$t1" --show-status=false >/dev/null
 after=$(cd "$out/ack" && find . -type f -not -path './.platform/*' -exec sha256sum {} + | sort)
 if [ "$before" = "$after" ]; then echo "byte-identical"; else echo "CHANGED"; exit 1; fi
 
 echo
+if [ -n "${API_SERVER:-}" ]; then
+  echo "-- kubectl get environments   (the API server's Table, kubectl's printer)"
+  bin/demo-apiserver get -dir "$API_SERVER" environments
+  echo
+fi
 echo "-- the preview lives 48h: on the run after that, it deletes its own request"
-run --request "$examples/preview.yaml" "${ack[@]}" --now 2026-11-03T10:00:00Z
+run --request "$examples/preview.yaml" "${ack[@]}" --now "$t2"
 echo "state store:"
 tree "$out/ack"
+if [ -n "${API_SERVER:-}" ]; then
+  echo "kubectl get environments:"
+  bin/demo-apiserver get -dir "$API_SERVER" environments
+fi
 
 if ! command -v moto_server >/dev/null; then
   echo

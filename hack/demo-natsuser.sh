@@ -24,9 +24,13 @@ now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 envflags=()
 while IFS= read -r kv; do envflags+=(--env "$kv"); done < <(bin/devkeys -dir "$out/keys")
 
+# With API_SERVER (hack/demo.sh's real API server) the requests live there
+# too, and `kubectl get` is printed from it.
+server=()
+if [ -n "${API_SERVER:-}" ]; then server=(--api-server "$API_SERVER"); fi
 run() {
   for req in promises/natsuser/examples/*.yaml; do
-    bin/kratix-run --promise "$promise" --request "$req" --state-store "$store" \
+    bin/kratix-run --promise "$promise" --request "$req" --state-store "$store" "${server[@]}" \
       --now "$now" --show-status=false "${envflags[@]}" >/dev/null
   done
 }
@@ -34,6 +38,11 @@ run() {
 # status prints what `kubectl get natsusers` would show, from the runner's
 # copy of each object.
 status() {
+  if [ -n "${API_SERVER:-}" ]; then
+    echo "\$ kubectl get natsusers -A   (the API server's Table, kubectl's printer)"
+    bin/demo-apiserver get -dir "$API_SERVER" -A natsusers
+    return
+  fi
   printf '%-20s %-16s %-8s %-16s %-21s %s\n' NAMESPACE NAME ACCOUNT SECRET EXPIRES RENEWAL
   for f in "$store"/.platform/nats.promisekit.dev/natsusers/*/*.yaml; do
     ns=$(basename "$(dirname "$f")"); name=$(basename "$f" .yaml)

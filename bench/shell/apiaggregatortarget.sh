@@ -4,9 +4,10 @@
 # ytt). It is the status quo that `make bench` (cmd/pkbench/shell.go) times
 # next to our Go stage (pipelines/apiaggregator); it is not shipped.
 #
-# It renders the ytt templates in bench/shell/templates, which give the
-# documents the Go stage builds (promises/apiaggregator tests that they do),
-# and works as the Go stage does when the platform API is off
+# It renders the promise's own ytt templates (promises/apiaggregator/
+# templates: the target's set and its gateway implementation's, in one ytt
+# run, as the Go stage does) and works as the Go stage does when the
+# platform API is off
 # (platformAPI: off): the Gateway is the aggregator's, in the aggregator's
 # namespace, and prefixes are not checked against other teams'. Like most
 # scripts, it checks next to nothing: no field is validated beyond what
@@ -15,8 +16,8 @@
 #
 # Environment, besides Kratix's own:
 #   YQ, YTT          the CLIs (default: found on PATH)
-#   TEMPLATES_DIR    the ytt templates (bench/shell/templates; default
-#                    /templates)
+#   TEMPLATES_DIR    the ytt templates (promises/apiaggregator/templates;
+#                    default /templates)
 #   IMPLEMENTATION   the gateway implementation whose request-body policy
 #                    to render (default envoy-gateway)
 set -euo pipefail
@@ -55,10 +56,11 @@ if [[ $service_namespace != "$namespace" ]]; then
 	exit 1
 fi
 
-# The data values, shaped as the templates' schema.yml declares them. An
+# The data values, shaped as templates/target/schema.yml declares them. An
 # optional value is left out rather than written as null, as the Go stage
 # does: the schema's nullable default stands in for it.
 cat >"$work/values.yml" <<EOF
+name: $name
 namespace: $namespace
 labels:
   apiaggregator.promisekit.io/aggregator: $aggregator
@@ -82,23 +84,22 @@ fi
 export name
 "$yq" '{"routes": [{"name": strenv(name), "rules": .spec.paths}]}' "$input" >>"$work/values.yml"
 
-"$ytt" --strict -f "$templates/routes" --data-values-file "$work/values.yml" >"$work/manifests.yml"
-
+# The parts of the templates this request uses, as the Go stage picks
+# them: the schema and the routes, and the implementation's request-body
+# policy when the target sets a limit.
+parts=(-f "$templates/target/schema.yml" -f "$templates/target/httproutes.yml")
 if [[ -n $body_size ]]; then
-	cat >"$work/policy-values.yml" <<EOF
-name: $name
-namespace: $namespace
-labels:
-  apiaggregator.promisekit.io/aggregator: $aggregator
-  apiaggregator.promisekit.io/target: $name
-targets:
-- kind: HTTPRoute
-  name: $name
-limit: "$body_size"
-EOF
-	echo "---" >>"$work/manifests.yml"
-	"$ytt" --strict -f "$templates/policies/$implementation" --data-values-file "$work/policy-values.yml" >>"$work/manifests.yml"
+	case $body_size in
+	*Ki) bytes=$((${body_size%Ki} * 1024)) ;;
+	*Mi) bytes=$((${body_size%Mi} * 1024 * 1024)) ;;
+	*Gi) bytes=$((${body_size%Gi} * 1024 * 1024 * 1024)) ;;
+	*) bytes=$body_size ;;
+	esac
+	printf 'bodySize:\n  limit: "%s"\n  bytes: %d\n' "$body_size" "$bytes" >>"$work/values.yml"
+	parts+=(-f "$templates/implementations/$implementation/target/bodySize")
 fi
+
+"$ytt" --strict "${parts[@]}" --data-values-file "$work/values.yml" >"$work/manifests.yml"
 
 # One file per document, named <kind>_<namespace>_<name>.yml.
 export output

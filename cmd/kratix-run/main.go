@@ -53,6 +53,7 @@ func run(args []string) error {
 	fs.Var(&dests, "destination", "name=label:value,label:value (repeatable; default worker-1=environment:dev)")
 	fs.BoolVar(&verbose, "v", false, "print the containers' stderr and each step")
 	fs.BoolVar(&show, "show-status", true, "print the object's status after the run")
+	fs.StringVar(&o.APIServer, "api-server", "", "connection directory of a real API server (cmd/demo-apiserver) to keep the objects in and give the stages as their platform API")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 // Package hostile runs a corpus of hostile requests through both places a
 // bad request can be stopped: admission, where the API server checks the
-// Promise's CRD (OpenAPI schema and CEL rules, with crdcheck), and the
+// Promise's CRD (OpenAPI schema and CEL rules: a real API server,
+// internal/apiserver, asked with a dry run), and the
 // pipeline stage, which must refuse every one of them by itself: Kratix
 // may hand it an object admitted under an older CRD, or never admitted.
 //
@@ -61,11 +62,11 @@ const APIServerBodyLimit = 3 << 20
 const MaxStageAlloc = 32 << 20
 
 // Admission is what the API server does with a request: the layer that
-// refuses it, and the start of the problem crdcheck reports, or why the
+// refuses it, and the start of the problem the API server reports, or why the
 // CRD cannot refuse it.
 type Admission struct {
 	layer layer
-	// field is how one of crdcheck's problems must start.
+	// field is how one of the API server's problems must start.
 	field string
 	// why explains a refusal that is not the schema's, or an acceptance.
 	why string
@@ -89,11 +90,12 @@ func Schema(field string) Admission { return Admission{layer: layerSchema, field
 
 // Meta is a request the API server's ObjectMeta validation refuses (name,
 // namespace, annotations), which it runs with the schema on every custom
-// resource, as crdcheck does.
+// resource.
 func Meta(field string) Admission { return Admission{layer: layerMeta, field: field} }
 
 // Decoder is input the API server cannot make an object of, so that no
-// schema applies: crdcheck's problem must start "<object>: " followed by
+// schema applies (kubectl refuses it before sending): the problem must
+// start "<object>: " followed by
 // detail, in which "…" stands for any text; why says what the API server
 // (or kubectl) does instead.
 func Decoder(detail, why string) Admission {
@@ -102,15 +104,15 @@ func Decoder(detail, why string) Admission {
 
 // NotServed is a request for an API the CRD does not serve (another
 // group, version or kind): the API server has no such resource, and
-// crdcheck reports field ("apiVersion" or "kind").
+// the problem names field ("apiVersion" or "kind").
 func NotServed(field string) Admission { return Admission{layer: layerNotServed, field: field} }
 
-// Accepted is a request the CRD cannot refuse, and crdcheck must accept:
+// Accepted is a request the CRD cannot refuse, and the server must admit:
 // why says whose job it is, the stage's or another layer's.
 func Accepted(why string) Admission { return Admission{layer: layerAccepted, why: why} }
 
 // BodyLimit is input larger than APIServerBodyLimit: the API server
-// refuses it before decoding, so crdcheck is not asked (it has no such
+// refuses it before decoding, so the CRD is not asked (it has no such
 // limit); the case's size is checked instead.
 func BodyLimit() Admission {
 	return Admission{layer: layerBodyLimit, why: fmt.Sprintf("larger than the API server's %d-byte request-body limit", APIServerBodyLimit)}
@@ -125,7 +127,7 @@ func DuplicateKey() Admission {
 }
 
 // NotAnObject is a document that is not a mapping (a list, a scalar,
-// nothing); crdcheck says detail.
+// nothing); the problem says detail.
 func NotAnObject(detail string) Admission {
 	return Decoder(detail, "the API server cannot decode it as an object")
 }
@@ -181,15 +183,15 @@ type Case struct {
 	MaxAlloc uint64
 }
 
-// Validator checks a request as the API server would admit it; a
-// *crdcheck.Validator for the Promise's CRD.
+// Validator checks a request as the API server would admit it: an
+// apiserver.DryRun on a server with the Promise's CRD installed.
 type Validator interface {
 	Validate(objYAML []byte) []string
 }
 
 // Target is one promise's API and stage.
 type Target struct {
-	// CRD is the Promise's CRD.
+	// CRD is the API server's admission, the Promise's CRD installed.
 	CRD Validator
 	// Dir is the promise's corpus: every *.yaml in it must be a case.
 	Dir string

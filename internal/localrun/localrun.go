@@ -59,6 +59,12 @@ type Options struct {
 	Destinations []Destination
 	// Log receives one line per step and each container's stderr.
 	Log io.Writer
+	// APIServer, when set, is the connection directory of a real API
+	// server (platformapi.ReadConnection) serving the Promise's CRD: the
+	// runner keeps every object there too, with the server's identity, and
+	// the binaries reach it as their platform API instead of the
+	// directory under the state store.
+	APIServer string
 }
 
 // Outcome is what a run did.
@@ -91,6 +97,18 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, err
 	}
 	r := &runner{o: o, p: p}
+	if o.APIServer != "" {
+		spec := p.Spec.API.Spec
+		version := ""
+		for _, v := range spec.Versions {
+			if v.Served && version == "" {
+				version = v.Name
+			}
+		}
+		if r.srv, err = newAPIServer(o.APIServer, spec.Group, version, spec.Names.Plural); err != nil {
+			return nil, err
+		}
+	}
 	obj, err := r.admit()
 	if err != nil {
 		return nil, err
@@ -105,8 +123,20 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 }
 
 type runner struct {
-	o Options
-	p *promise
+	o   Options
+	p   *promise
+	srv *apiServer // nil: the directory is the platform API
+}
+
+// save stores the object: in the API server first, when there is one, so
+// that a new object takes the server's identity, then in the directory.
+func (r *runner) save(ctx context.Context, file string, obj map[string]any) error {
+	if r.srv != nil {
+		if err := r.srv.put(ctx, obj); err != nil {
+			return err
+		}
+	}
+	return writeYAML(file, obj)
 }
 
 func (r *runner) resource() platformapi.Resource {
@@ -186,7 +216,7 @@ func (r *runner) configure(ctx context.Context, obj map[string]any) (*Outcome, e
 	}
 	// The API server holds the request before Kratix runs anything, so
 	// stages listing siblings see it too.
-	if err := writeYAML(file, obj); err != nil {
+	if err := r.save(ctx, file, obj); err != nil {
 		return nil, err
 	}
 	out := &Outcome{}
@@ -218,7 +248,7 @@ func (r *runner) configure(ctx context.Context, obj map[string]any) (*Outcome, e
 			// request is labelled and keeps its earlier output.
 			kratixsim.SetSuspended(obj, true)
 			fmt.Fprintf(r.o.Log, "%s: workflow stopped by %s: %s\n", pl.Metadata.Name, out.Control, out.Control.Message)
-			if err := writeYAML(file, obj); err != nil {
+			if err := r.save(ctx, file, obj); err != nil {
 				return nil, err
 			}
 			out.Object = obj
@@ -226,7 +256,13 @@ func (r *runner) configure(ctx context.Context, obj map[string]any) (*Outcome, e
 		}
 	}
 	kratixsim.MarkCompleted(obj, r.o.Now.UTC().Format(time.RFC3339))
-	if still, err := exists(file); err != nil {
+	still, err := exists(file)
+	if r.srv != nil {
+		// The stage deletes its request from the server, not the directory.
+		namespace, name := namespaceName(obj)
+		still, err = r.srv.exists(ctx, namespace, name)
+	}
+	if err != nil {
 		return nil, err
 	} else if !still {
 		// The stage deleted its own request through the local API (an
@@ -234,7 +270,7 @@ func (r *runner) configure(ctx context.Context, obj map[string]any) (*Outcome, e
 		fmt.Fprintf(r.o.Log, "the stage deleted its own request; running the delete workflow\n")
 		return r.delete(ctx, obj)
 	}
-	if err := writeYAML(file, obj); err != nil {
+	if err := r.save(ctx, file, obj); err != nil {
 		return nil, err
 	}
 	out.Object = obj
@@ -271,6 +307,11 @@ func (r *runner) delete(ctx context.Context, obj map[string]any) (*Outcome, erro
 	}
 	if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
+	}
+	if r.srv != nil {
+		if err := r.srv.remove(ctx, namespace, name); err != nil {
+			return nil, err
+		}
 	}
 	return &Outcome{Deleted: true}, nil
 }
@@ -314,7 +355,11 @@ func (r *runner) runPipeline(ctx context.Context, obj map[string]any, pl pipelin
 		env["KRATIX_OUTPUT_DIR"] = dirs.OutputDir
 		env["KRATIX_METADATA_DIR"] = dirs.MetadataDir
 		env[kratix.NowVariable] = r.o.Now.UTC().Format(time.RFC3339)
-		env[localapi.Variable] = filepath.Join(r.o.StateStore, PlatformDir)
+		if r.srv != nil {
+			env[localapi.ServerVariable] = r.o.APIServer
+		} else {
+			env[localapi.Variable] = filepath.Join(r.o.StateStore, PlatformDir)
+		}
 
 		cmd := exec.CommandContext(ctx, bin)
 		cmd.Env = envList(env)

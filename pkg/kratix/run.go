@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -110,6 +111,7 @@ func Main(stage string, w Workflows) {
 		fmt.Println(stage, Version)
 		return
 	}
+	collectLate(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, stage, w, os.Getenv)
 	stop()
@@ -117,6 +119,27 @@ func Main(stage string, w Workflows) {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", stage, OneLine(err))
 		os.Exit(1)
 	}
+}
+
+// stageHeapLimit is the heap size at which a stage starts to collect
+// garbage. Stages on ordinary requests allocate a few MiB (a 128-path
+// target, ytt render included, about 19 MiB) and stay below it; an
+// outsized request is collected as usual around it, far below the 256 MiB
+// Kratix gives a pipeline container.
+const stageHeapLimit = 24 << 20
+
+// collectLate turns garbage collection off below stageHeapLimit, unless the
+// Pod's environment sets GOGC or GOMEMLIMIT. A stage lives for
+// milliseconds and then returns all its memory at once; a collection cycle
+// in between costs it time and frees nothing it needs (one cycle and its
+// write barriers were about 18% of the instructions of a target's ytt
+// render, measured with callgrind).
+func collectLate(getenv func(string) string) {
+	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(stageHeapLimit)
+	debug.SetGCPercent(-1)
 }
 
 // OneLine folds a multi-line error (ytt's, errors.Join's) onto one line:

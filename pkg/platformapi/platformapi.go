@@ -70,10 +70,11 @@ const DefaultTimeout = 15 * time.Second
 // Client is the cluster's API server, spoken to over HTTPS. Create it with
 // NewInCluster or NewServer.
 type Client struct {
-	baseURL string
-	token   func() (string, error)
-	http    *http.Client
-	timeout time.Duration
+	baseURL  string
+	token    func() (string, error)
+	http     *http.Client
+	timeout  time.Duration
+	pageSize int
 }
 
 // Connect returns the platform API where a stage runs, with the options
@@ -95,8 +96,23 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
+// DefaultPageSize is how many objects a list asks for at a time unless
+// WithPageSize says otherwise.
+const DefaultPageSize = 500
+
+// WithPageSize makes a list ask for n objects at a time (the API server's
+// limit parameter) instead of DefaultPageSize; zero or less keeps it.
+func WithPageSize(n int) Option {
+	return func(c *Client) {
+		if n > 0 {
+			c.pageSize = n
+		}
+	}
+}
+
 func (c *Client) apply(opts []Option) *Client {
 	c.timeout = DefaultTimeout
+	c.pageSize = DefaultPageSize
 	for _, o := range opts {
 		o(c)
 	}
@@ -155,12 +171,60 @@ func NewServer(baseURL, token string, hc *http.Client, opts ...Option) *Client {
 
 // List returns every object of r in namespace ("" for all namespaces).
 func (c *Client) List(ctx context.Context, r Resource, namespace string) ([]*kratix.Object, error) {
+	return c.ListWhere(ctx, r, namespace)
+}
+
+// maxListRestarts bounds how often a list starts over after its continue
+// token expired.
+const maxListRestarts = 3
+
+// ListWhere returns the objects of r in namespace ("" for all namespaces)
+// whose fields equal the values given, asking the API server to select
+// them (a field selector, which a CRD allows on the fields it declares in
+// selectableFields, from Kubernetes 1.31). A server that refuses the
+// selector, being older or serving a CRD without those selectableFields,
+// answers 400 "field label not supported"; the list is then made whole and
+// the objects are selected here, with the same result.
+//
+// Pages of WithPageSize objects are read with limit/continue. When a page
+// takes so long to follow that etcd has compacted the revision the list
+// started at, the server answers 410 Gone; the list then starts over, so
+// that what it returns is one consistent snapshot, a few times at most.
+func (c *Client) ListWhere(ctx context.Context, r Resource, namespace string, fields ...Field) ([]*kratix.Object, error) {
+	selector := fieldSelector(fields)
+	for restarts := 0; ; restarts++ {
+		objs, err := c.list(ctx, r, namespace, selector)
+		switch {
+		case errors.Is(err, errFieldLabel) && selector != "":
+			objs, err = c.list(ctx, r, namespace, "")
+			if err != nil {
+				return nil, err
+			}
+			return selectFields(objs, fields), nil
+		case errors.Is(err, errExpired) && restarts < maxListRestarts:
+			continue
+		case err != nil:
+			return nil, err
+		}
+		return objs, nil
+	}
+}
+
+var (
+	errFieldLabel = errors.New("field selector not supported")
+	errExpired    = errors.New("continue token expired")
+)
+
+func (c *Client) list(ctx context.Context, r Resource, namespace, selector string) ([]*kratix.Object, error) {
 	var objs []*kratix.Object
 	cont := ""
 	for {
-		q := url.Values{"limit": {"500"}}
+		q := url.Values{"limit": {strconv.Itoa(c.pageSize)}}
 		if cont != "" {
 			q.Set("continue", cont)
+		}
+		if selector != "" {
+			q.Set("fieldSelector", selector)
 		}
 		var page struct {
 			Items    []*kratix.Object `json:"items"`
@@ -172,7 +236,16 @@ func (c *Client) List(ctx context.Context, r Resource, namespace string) ([]*kra
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", r.Plural, err)
 		}
-		if status != http.StatusOK {
+		switch {
+		case status == http.StatusBadRequest && selector != "" && strings.Contains(statusError(status, body), "field label not supported"):
+			return nil, fmt.Errorf("listing %s: %w: %s", r.Plural, errFieldLabel, statusError(status, body))
+		case status == http.StatusGone && cont != "":
+			return nil, fmt.Errorf("listing %s: %w: %s", r.Plural, errExpired, statusError(status, body))
+		case status == http.StatusNotFound:
+			// The API server answers 404 for a group, version or resource
+			// it does not serve: the Promise of the kind is not installed.
+			return nil, fmt.Errorf("listing %s: %s (the platform API does not serve %s/%s %s: is its Promise installed?)", r.Plural, statusError(status, body), r.Group, r.Version, r.Plural)
+		case status != http.StatusOK:
 			return nil, fmt.Errorf("listing %s: %s", r.Plural, statusError(status, body))
 		}
 		if err := json.Unmarshal(body, &page); err != nil {

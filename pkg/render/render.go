@@ -1,13 +1,14 @@
-// Package render runs ytt in-process on templates embedded in a stage
-// binary.
+// Package render runs ytt in-process: a stage's templates embedded in its
+// binary (Load, LoadSets, Render), and the platform's overlays over the
+// documents a stage writes (ReadOverlays, Apply; overlay.go).
 //
-// Each template set is a directory holding ytt templates and a
-// `#@data/values-schema` file. The stage passes its data values as a Go
-// value; ytt checks them against the schema, so a value the templates do not
-// expect fails with the field and line. ytt quotes the offending data-value
-// line in its errors, so never pass a secret as a data value. Rendering runs under a process-wide
+// Each template set holds ytt templates and a `#@data/values-schema` file.
+// The stage passes its data values as a Go value; ytt checks them against
+// the schema, so a value the templates do not expect fails with the field
+// and line. ytt quotes the offending data-value line in its errors, so
+// never pass a secret as a data value. Every ytt run holds a process-wide
 // lock: ytt's compiler writes package-level options of its Starlark
-// interpreter on every compile, which races when two renders overlap.
+// interpreter on every compile, which races when two runs overlap.
 package render
 
 import (
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"sync"
 
 	"carvel.dev/ytt/pkg/cmd/template"
@@ -34,11 +36,32 @@ var yttMu sync.Mutex
 // passed with --data-values-file. It is outside any template directory.
 const valuesPath = "promisekit-data-values.yml"
 
-// runLocked runs ytt under yttMu, releasing it even if ytt panics.
-func runLocked(opts *template.Options, in []*files.File, u ui.UI) template.Output {
+// runLocked runs ytt under yttMu, releasing it even if ytt panics, with
+// ytt's own output discarded (errors come back in the Output).
+func runLocked(opts *template.Options, in []*files.File) template.Output {
+	silent := ui.NewCustomWriterTTY(false, io.Discard, io.Discard)
 	yttMu.Lock()
 	defer yttMu.Unlock()
-	return opts.RunWithFiles(template.Input{Files: in}, u)
+	return opts.RunWithFiles(template.Input{Files: in}, silent)
+}
+
+// options are ytt's options for one run: strict YAML, and values (from
+// dataValues) presented as if passed with --data-values-file.
+func options(values []byte) *template.Options {
+	opts := template.NewOptions()
+	opts.StrictYAML = true
+	opts.DataValuesFlags.FromFiles = []string{valuesPath}
+	opts.DataValuesFlags.ReadFilesFunc = func(p string) ([]*files.File, error) {
+		if p != valuesPath {
+			return nil, fmt.Errorf("unexpected data values file %q", p)
+		}
+		f, err := files.NewFileFromSource(files.NewBytesSource(valuesPath, values))
+		if err != nil {
+			return nil, err
+		}
+		return []*files.File{f}, nil
+	}
+	return opts
 }
 
 // Templates is a parsed template set, safe for concurrent use.
@@ -56,6 +79,22 @@ type source struct {
 // repository.
 func Load(fsys fs.FS, dir string) (*Templates, error) {
 	var t Templates
+	strip := dir + "/"
+	if dir == "." {
+		strip = ""
+	}
+	if err := t.add(fsys, dir, strip); err != nil {
+		return nil, err
+	}
+	if len(t.sources) == 0 {
+		return nil, fmt.Errorf("loading templates %s: no files", dir)
+	}
+	return &t, nil
+}
+
+// add reads every file below dir (or dir itself, a file) in fsys, named by
+// its path without the prefix strip.
+func (t *Templates) add(fsys fs.FS, dir, strip string) error {
 	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -64,29 +103,22 @@ func Load(fsys fs.FS, dir string) (*Templates, error) {
 		if err != nil {
 			return err
 		}
-		rel := p
-		if dir != "." {
-			rel = p[len(dir)+1:]
-		}
-		t.sources = append(t.sources, source{path: rel, data: data})
+		t.sources = append(t.sources, source{path: strings.TrimPrefix(p, strip), data: data})
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("loading templates %s: %w", dir, err)
+		return fmt.Errorf("loading templates %s: %w", dir, err)
 	}
-	if len(t.sources) == 0 {
-		return nil, fmt.Errorf("loading templates %s: no files", dir)
-	}
-	return &t, nil
+	return nil
 }
 
 // Render renders the templates with values as data values and returns the
 // output documents as JSON objects, in template order. Empty documents are
 // dropped.
 func (t *Templates) Render(values any) ([]json.RawMessage, error) {
-	valuesYAML, err := yaml.Marshal(values)
+	valuesYAML, err := dataValues(values)
 	if err != nil {
-		return nil, fmt.Errorf("encoding data values: %w", err)
+		return nil, err
 	}
 	in := make([]*files.File, 0, len(t.sources))
 	for _, s := range t.sources {
@@ -96,22 +128,7 @@ func (t *Templates) Render(values any) ([]json.RawMessage, error) {
 		}
 		in = append(in, f)
 	}
-	opts := template.NewOptions()
-	opts.StrictYAML = true
-	opts.DataValuesFlags.FromFiles = []string{valuesPath}
-	opts.DataValuesFlags.ReadFilesFunc = func(p string) ([]*files.File, error) {
-		if p != valuesPath {
-			return nil, fmt.Errorf("unexpected data values file %q", p)
-		}
-		f, err := files.NewFileFromSource(files.NewBytesSource(valuesPath, valuesYAML))
-		if err != nil {
-			return nil, err
-		}
-		return []*files.File{f}, nil
-	}
-	silent := ui.NewCustomWriterTTY(false, io.Discard, io.Discard)
-
-	out := runLocked(opts, files.NewSortedFiles(in), silent)
+	out := runLocked(options(valuesYAML), files.NewSortedFiles(in))
 	if out.Err != nil {
 		return nil, fmt.Errorf("rendering templates: %w", out.Err)
 	}
@@ -134,4 +151,17 @@ func (t *Templates) Render(values any) ([]json.RawMessage, error) {
 		docs = append(docs, js)
 	}
 	return docs, nil
+}
+
+// dataValues encodes values for ytt as indented JSON, which is YAML too.
+// YAML encoders leave strings such as "2001:db8::/32" unquoted, which
+// ytt's strict YAML refuses, and a bare yes or 1.10 would change type; in
+// JSON every string is quoted. The indentation keeps one value to a line,
+// so ytt's errors point at the value's line.
+func dataValues(values any) ([]byte, error) {
+	js, err := json.MarshalIndent(values, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding data values: %w", err)
+	}
+	return js, nil
 }

@@ -36,8 +36,8 @@
 //
 // The steps are the places where behaviour shared by every promise lands
 // once: binding state to the request (Stage.Bind), the whole-run deadline
-// (Stage.Deadline), and finish, where passes over every result (platform
-// overlays, composing status with earlier containers) belong.
+// (Stage.Deadline), and finish, where passes over every result belong: it
+// runs every document through the platform's overlays (overlay.go).
 package stage
 
 import (
@@ -47,6 +47,7 @@ import (
 
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformconfig"
+	"github.com/promisekit/promisekit/pkg/render"
 	"github.com/promisekit/promisekit/pkg/state"
 )
 
@@ -75,6 +76,9 @@ type Input[Spec, Config, State any] struct {
 	// State is what the last run stored; Found is false on the first run.
 	State State
 	Found bool
+
+	// overlays is the platform's overlay set (step 3); nil for none.
+	overlays *render.Overlays
 }
 
 // Plan is what Decide returns: every choice the run could make without
@@ -208,7 +212,10 @@ func (s *Stage[Spec, Config, State, Outside]) run(ctx context.Context, req *krat
 	if err != nil {
 		return failed(in, err)
 	}
-	return finish(in.Request, res)
+	if res, err = finish(in.Request, in.overlays, res); err != nil {
+		return failed(in, err)
+	}
+	return res, nil
 }
 
 // decide takes steps 1 to 6, Bind included: nothing in them reaches
@@ -225,6 +232,9 @@ func (s *Stage[Spec, Config, State, Outside]) decide(req *kratix.Request, decide
 	}
 	if in.Config, err = s.Config.Load(req.ConfigPath); err != nil {
 		return nil, nil, err
+	}
+	if in.overlays, err = loadOverlays(in.Config); err != nil {
+		return nil, nil, fmt.Errorf("platform configuration: %w", err)
 	}
 	if err := obj.DecodeSpec(&in.Spec); err != nil {
 		if req.Env.WorkflowAction != kratix.ActionDelete {
@@ -279,12 +289,16 @@ func (s *Stage[Spec, Config, State, Outside]) removed(in *Input[Spec, Config, St
 
 // finish is the last step of every run that succeeded, after the workflow
 // returned its result and before the writer checks and writes it. It is
-// where behaviour that every promise's output shares is added, once (the
-// platform's overlays over every document belong here): a run that
-// succeeds ends a run of retries.
-func finish(req *kratix.Request, res *kratix.Result) (*kratix.Result, error) {
+// where behaviour that every promise's output shares is added, once: the
+// platform's overlays over every document, and the end of a run of
+// retries. A document an overlay breaks is the platform's error, reported
+// as a refusal (config.overlays), with the earlier output kept.
+func finish(req *kratix.Request, overlays *render.Overlays, res *kratix.Result) (*kratix.Result, error) {
 	if res == nil {
 		return nil, fmt.Errorf("stage returned no result")
+	}
+	if err := applyOverlays(overlays, req, res); err != nil {
+		return nil, err
 	}
 	res.ClearStatus(req.Object, retryKey) // a run that goes through ends a count of retries
 	return res, nil

@@ -2,7 +2,6 @@ package apiaggregator
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,9 +16,9 @@ import (
 	"github.com/promisekit/promisekit/pkg/platformapi"
 )
 
-// BenchmarkRoutes builds and encodes a target's routes, by number of
-// paths.
-func BenchmarkRoutes(b *testing.B) {
+// BenchmarkRenderTarget renders a target's documents with ytt (its routes,
+// and Envoy Gateway's body-size policy), by number of paths.
+func BenchmarkRenderTarget(b *testing.B) {
 	for _, n := range []int{2, 16, maxPaths} {
 		b.Run(fmt.Sprintf("paths=%d", n), func(b *testing.B) {
 			spec := targetSpec{
@@ -30,11 +29,18 @@ func BenchmarkRoutes(b *testing.B) {
 			for i := range n {
 				spec.Paths = append(spec.Paths, pathRule{Prefix: fmt.Sprintf("/orders/p%03d", i)})
 			}
-			me := claimant{Namespace: "team-orders", Name: "orders"}
-			parent := parentRef{Kind: "Gateway", Namespace: "gateways", Name: "portal", SectionName: listenerHTTPS}
+			values := targetValues{
+				Name: "orders", Namespace: "team-orders",
+				Labels:   map[string]string{labelAggregator: "portal", labelTarget: "orders"},
+				Parent:   parentRef{Kind: "Gateway", Namespace: "gateways", Name: "portal", SectionName: listenerHTTPS},
+				Backend:  backendValues{Name: "orders", Port: 8080},
+				Timeouts: spec.Timeouts,
+				Routes:   spec.routeLayout("orders"),
+				BodySize: &bodySize{Limit: "10Mi", Bytes: 10 << 20},
+			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := json.Marshal(spec.routes(me, parent)); err != nil {
+				if _, err := renderStage(targetTemplates, EnvoyGateway, &values); err != nil {
 					b.Fatal(err)
 				}
 			}

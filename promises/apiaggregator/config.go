@@ -12,16 +12,19 @@ import (
 	"github.com/promisekit/promisekit/pkg/stage"
 )
 
-// Gateway implementations whose request-body limit can be rendered.
+// Gateway implementations whose policies can be rendered: each is a
+// directory of templates/implementations.
 const (
 	EnvoyGateway = "envoy-gateway"
 	KGateway     = "kgateway"
-	// NoImplementation renders no body-size policy: a request that asks
-	// for a limit is refused rather than silently not limited.
+	Traefik      = "traefik"
+	// NoImplementation renders no policy: a request that asks for a
+	// request-body limit or client-IP detection is refused rather than
+	// silently not given it.
 	NoImplementation = "none"
 )
 
-var implementations = []string{EnvoyGateway, KGateway, NoImplementation}
+var implementations = []string{EnvoyGateway, KGateway, Traefik, NoImplementation}
 
 // Platform API modes.
 const (
@@ -38,6 +41,8 @@ const (
 type Config struct {
 	// Kratix is what the installed Kratix honours (workflow control).
 	stage.Kratix `json:"kratix,omitempty"`
+	// PlatformOverlays is `overlays:`, the platform's ytt overlays over every document.
+	stage.PlatformOverlays
 	// Timeout bounds the whole run (a Go duration; 1m by default).
 	Timeout platformconfig.Duration `json:"timeout,omitempty"`
 	// PlatformAPITimeout bounds each call to the platform's API server
@@ -54,7 +59,8 @@ type Config struct {
 	// (spec.allowedListeners).
 	SharedGateway *GatewayRef `json:"sharedGateway,omitempty"`
 	// Implementation is the gateway implementation behind the class, which
-	// decides how request-body limits are rendered.
+	// decides how request-body limits and client-IP detection are
+	// rendered.
 	Implementation string `json:"implementation,omitempty"`
 	// CertManager is the issuer used when an aggregator names neither a
 	// Secret nor an issuer of its own.

@@ -2,6 +2,7 @@ package apiaggregator
 
 import (
 	"context"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -11,8 +12,26 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/promisekit/promisekit/internal/apiserver"
 	"github.com/promisekit/promisekit/internal/crdcheck"
 )
+
+// api is the package's API server (internal/apiserver), started by the
+// first test that asks for it.
+var api apiserver.Shared
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	api.Close()
+	os.Exit(code)
+}
+
+// admission is the API server's own admission, both Promises' CRDs
+// installed, with no objects.
+func admission(t *testing.T) apiserver.DryRun {
+	t.Helper()
+	return apiserver.DryRun{Server: api.For(t, promiseFile(KindAggregator), promiseFile(KindTarget)), Ctx: t.Context()}
+}
 
 // promiseValidators compiles each Promise's own CRD once per test binary.
 var promiseValidators = sync.OnceValues(func() (map[string]*crdcheck.Validator, error) {

@@ -3,6 +3,7 @@ package apiaggregator
 import (
 	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/promisekit/promisekit/pkg/k8sname"
 	"github.com/promisekit/promisekit/pkg/kratix"
@@ -101,6 +102,10 @@ func (s *targetSpec) checkPlacement(namespace string, ref objectRef, agg aggrega
 // hostname. The aggregator's Gateway or ListenerSet carries its name, in
 // its namespace or in the platform's gateway namespace.
 func checkPublished(cfg Config, ref objectRef, agg aggregatorState) error {
+	if !slices.Contains(implementations, agg.Implementation) {
+		// It chooses the templates a target renders.
+		return &kratix.FieldError{Field: "status." + aggregatorStateCodec.Key + ".implementation", Detail: fmt.Sprintf("ApiAggregator %s publishes gateway implementation %q, which is not one of %v", ref, agg.Implementation, implementations)}
+	}
 	p := agg.Parent
 	ownNamespace := p.Namespace == ref.Namespace || (cfg.GatewayNamespace != "" && p.Namespace == cfg.GatewayNamespace)
 	if (p.Kind == "Gateway" || p.Kind == "ListenerSet") && p.Name == ref.Name && p.SectionName == listenerHTTPS && ownNamespace {

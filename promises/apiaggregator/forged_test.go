@@ -10,7 +10,8 @@ import (
 
 // TestForgedState: status that names another object. A target attaches
 // to what its aggregator published in status.apiAggregator, so a published
-// parent that is not the aggregator's own listener is refused, naming the
+// parent that is not the aggregator's own listener, an implementation the
+// platform does not have or a limit that is not one is refused, naming the
 // field; a target's own status is read by no stage, so forging it changes
 // nothing.
 func TestForgedState(t *testing.T) {
@@ -36,20 +37,26 @@ func TestForgedState(t *testing.T) {
 		}
 	})
 
+	parent := func(forge func(pr map[string]any)) func(map[string]any) {
+		return func(st map[string]any) { forge(st["parent"].(map[string]any)) }
+	}
 	tests := []struct {
 		name   string
-		forge  func(parent map[string]any)
+		forge  func(published map[string]any)
 		refuse string
 	}{
-		{"another aggregator's Gateway", func(pr map[string]any) { pr["name"] = "internal" }, "status.apiAggregator.parent"},
-		{"a Gateway in another namespace", func(pr map[string]any) { pr["namespace"] = "team-billing" }, "status.apiAggregator.parent"},
-		{"another listener", func(pr map[string]any) { pr["sectionName"] = "admin" }, "status.apiAggregator.parent"},
-		{"another kind", func(pr map[string]any) { pr["kind"] = "Service" }, "status.apiAggregator.parent"},
+		{"another aggregator's Gateway", parent(func(pr map[string]any) { pr["name"] = "internal" }), "status.apiAggregator.parent"},
+		{"a Gateway in another namespace", parent(func(pr map[string]any) { pr["namespace"] = "team-billing" }), "status.apiAggregator.parent"},
+		{"another listener", parent(func(pr map[string]any) { pr["sectionName"] = "admin" }), "status.apiAggregator.parent"},
+		{"another kind", parent(func(pr map[string]any) { pr["kind"] = "Service" }), "status.apiAggregator.parent"},
+		// The implementation chooses the templates a target renders.
+		{"an implementation with no templates", func(st map[string]any) { st["implementation"] = "../target" }, "status.apiAggregator.implementation"},
+		{"a limit that is not one", func(st map[string]any) { st["maxRequestBodySize"] = "1e9" }, "status.apiAggregator.maxRequestBodySize"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			forged := portal.StatusCopy(aggregatorStateCodec.Key)
-			tt.forge(forged["parent"].(map[string]any))
+			tt.forge(forged)
 			portal.SetStatus(aggregatorStateCodec.Key, forged)
 			p.store(portal)
 			t.Cleanup(func() {

@@ -38,23 +38,20 @@ func FuzzTargetRequest(f *testing.F) {
 			checkFieldErrors(t, err)
 			return
 		}
-		me := claimant{Namespace: "team", Name: obj.Metadata.Name}
-		routes := spec.routes(me, parentRef{Kind: "Gateway", Namespace: "gateways", Name: spec.AggregatorRef.Name, SectionName: listenerHTTPS})
+		routes := spec.routeLayout(obj.Metadata.Name)
 		seen := map[string]bool{}
 		for _, r := range routes {
-			name, rules := r.Metadata.Name, r.Spec.Rules
-			if !isDNSSubdomain(name) {
-				t.Errorf("route name %q is not a DNS subdomain", name)
+			if !isDNSSubdomain(r.Name) {
+				t.Errorf("route name %q is not a DNS subdomain", r.Name)
 			}
-			if len(rules) == 0 || len(rules) > maxRulesPerRoute {
-				t.Errorf("route %s has %d rules", name, len(rules))
+			if len(r.Rules) == 0 || len(r.Rules) > maxRulesPerRoute {
+				t.Errorf("route %s has %d rules", r.Name, len(r.Rules))
 			}
-			for _, rule := range rules {
-				prefix := rule.Matches[0].Path.Value
-				if seen[prefix] {
-					t.Errorf("prefix %q laid out twice", prefix)
+			for _, rule := range r.Rules {
+				if seen[rule.Prefix] {
+					t.Errorf("prefix %q laid out twice", rule.Prefix)
 				}
-				seen[prefix] = true
+				seen[rule.Prefix] = true
 			}
 		}
 		if len(seen) != len(spec.Paths) {

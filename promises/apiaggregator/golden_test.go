@@ -23,12 +23,19 @@ var goldenCases = []struct {
 }{
 	{"envoy-gateway", "config-envoy-gateway.yaml", []string{
 		"examples/portal.yaml", "examples/orders.yaml", "examples/legacy-orders.yaml", "examples/invoices.yaml",
+		"testdata/requests/edge-cidrs.yaml",
 	}},
 	{"kgateway", "config-kgateway.yaml", []string{
 		"examples/portal.yaml", "examples/invoices.yaml", "testdata/requests/catalog.yaml",
+		"testdata/requests/edge-hops.yaml",
 	}},
 	{"shared-gateway", "config-shared-gateway.yaml", []string{
 		"examples/portal.yaml", "examples/orders.yaml", "examples/invoices.yaml",
+		"testdata/requests/edge-hops.yaml",
+	}},
+	{"traefik", "config-traefik.yaml", []string{
+		"examples/portal.yaml", "examples/orders.yaml", "examples/legacy-orders.yaml", "examples/invoices.yaml",
+		"testdata/requests/catalog.yaml",
 	}},
 	{"defaults", "", []string{"examples/portal.yaml", "examples/orders.yaml"}},
 }
@@ -95,7 +102,11 @@ func TestExamplesAgainstCRDs(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples: %v", err)
 	}
-	files = append(files, "testdata/requests/catalog.yaml")
+	more, err := filepath.Glob("testdata/requests/*.yaml")
+	if err != nil || len(more) == 0 {
+		t.Fatalf("no test requests: %v", err)
+	}
+	files = append(files, more...)
 	for _, file := range files {
 		data := readFile(t, file)
 		v := promiseValidator(t, kindOf(t, data))

@@ -65,7 +65,7 @@ func TestHostileTargets(t *testing.T) {
 	}
 	orders := readFile(t, "examples/orders.yaml")
 	hostile.Run(t, hostile.Target{
-		CRD: promiseValidator(t, KindTarget),
+		CRD: admission(t),
 		Dir: "testdata/hostile/apiaggregatortarget",
 		Harness: func(t *testing.T) *stagetest.Harness {
 			p := newPlatform(t, "")
@@ -111,7 +111,7 @@ func TestHostileAggregators(t *testing.T) {
 	}
 	portal := readFile(t, "examples/portal.yaml")
 	hostile.Run(t, hostile.Target{
-		CRD: promiseValidator(t, KindAggregator),
+		CRD: admission(t),
 		Dir: "testdata/hostile/apiaggregator",
 		Harness: func(t *testing.T) *stagetest.Harness {
 			return newPlatform(t, "").request(portal)

@@ -96,6 +96,14 @@ var invalidAggregators = []invalidCase{
 	{field: "spec.routeNamespaces.names[1]", mutate: set("spec.routeNamespaces.names", []any{"team-a", "team-a"})},
 	{field: "spec.routeNamespaces.matchLabels[team name]", mutate: set("spec.routeNamespaces.matchLabels", map[string]any{"team name": "x"}), crdField: "spec.routeNamespaces.matchLabels"},
 	{field: "spec.maxRequestBodySize", mutate: set("spec.maxRequestBodySize", "1.5Mi")},
+	{field: "spec.clientIP", mutate: set("spec.clientIP", map[string]any{})},
+	{field: "spec.clientIP", mutate: set("spec.clientIP", map[string]any{"trustedHops": 2, "trustedCIDRs": []any{"10.0.0.0/8"}})},
+	{field: "spec.clientIP.trustedHops", mutate: set("spec.clientIP", map[string]any{"trustedHops": 0})},
+	{field: "spec.clientIP.trustedHops", mutate: set("spec.clientIP", map[string]any{"trustedHops": 33})},
+	{field: "spec.clientIP.trustedCIDRs", mutate: set("spec.clientIP", map[string]any{"trustedCIDRs": []any{}})},
+	{field: "spec.clientIP.trustedCIDRs[0]", mutate: set("spec.clientIP", map[string]any{"trustedCIDRs": []any{"10.0.0.1/8"}})},
+	{field: "spec.clientIP.trustedCIDRs[0]", mutate: set("spec.clientIP", map[string]any{"trustedCIDRs": []any{"proxies"}})},
+	{field: "spec.clientIP.trustedCIDRs[1]", mutate: set("spec.clientIP", map[string]any{"trustedCIDRs": []any{"10.0.0.0/8", "10.0.0.0/8"}})},
 }
 
 // TestInvalidRequests shows, for every field, that a bad value is refused
@@ -169,5 +177,40 @@ func TestInvalidRequests(t *testing.T) {
 				t.Logf("stage: %s\n CRD: %q", line, problems)
 			})
 		}
+	}
+}
+
+// TestImplementationRefusals shows that a request asking for what the
+// platform's gateway implementation cannot do for it alone is refused,
+// naming the field and saying why, instead of being rendered as something
+// the gateway ignores or applies to every aggregator.
+func TestImplementationRefusals(t *testing.T) {
+	const (
+		traefik = "implementation: traefik\ngatewayClassName: traefik\n"
+		kgw     = "implementation: kgateway\ngatewayClassName: kgateway\n"
+	)
+	tests := []struct {
+		name, config, request string
+		want                  string
+	}{
+		{"Traefik client IP", traefik, "testdata/requests/edge-hops.yaml",
+			"spec.clientIP: Traefik trusts proxies per entry point"},
+		{"kgateway trusted CIDRs", kgw, "testdata/requests/edge-cidrs.yaml",
+			"spec.clientIP.trustedCIDRs: kgateway counts trusted hops only"},
+		{"kgateway on a shared Gateway", kgw + "sharedGateway: {namespace: gateways, name: shared}\n", "testdata/requests/edge-hops.yaml",
+			"spec.clientIP: kgateway sets client-IP detection for a whole Gateway, and this aggregator shares the platform's"},
+		{"no implementation", "implementation: none\n", "testdata/requests/edge-hops.yaml",
+			"spec.clientIP: the platform's gateway implementation is not one this promise configures"},
+		{"Traefik aggregator limit without the platform API", traefik + "platformAPI: \"off\"\n", "examples/portal.yaml",
+			"spec.maxRequestBodySize: with Traefik, an aggregator's limit is applied by each target"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPlatform(t, tt.config)
+			out := p.request(readFile(t, tt.request)).Configure(context.Background())
+			if out.Err == nil || !strings.HasPrefix(kratix.OneLine(out.Err), tt.want) {
+				t.Fatalf("error = %v, want %q", out.Err, tt.want)
+			}
+		})
 	}
 }

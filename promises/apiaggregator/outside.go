@@ -45,7 +45,11 @@ func (p *targetPlan) Act(ctx context.Context, o Outside) (*kratix.Result, error)
 	}
 	conflictCheck := "skipped: the platform API is off"
 	if client != nil {
-		siblings, err := readSiblings(ctx, client, p.ref, p.me)
+		// Only the targets naming the aggregator's name are read: the
+		// API server selects them (selectableFields in the target's CRD).
+		// Not by namespace: a target that leaves it to default has none.
+		mine := platformapi.Where(client, platformapi.Field{Path: "spec.aggregatorRef.name", Value: p.ref.Name})
+		siblings, err := readSiblings(ctx, mine, p.ref, p.me)
 		if err != nil {
 			return nil, err
 		}

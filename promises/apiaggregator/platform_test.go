@@ -2,6 +2,8 @@ package apiaggregator
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/promisekit/promisekit/internal/apiserver"
 	"github.com/promisekit/promisekit/internal/kratixsim"
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
@@ -254,5 +257,344 @@ func checkDocuments(t *testing.T, out *stagetest.Outcome) {
 		for _, problem := range c.Check(data) {
 			t.Errorf("%s: %s", name, problem)
 		}
+	}
+}
+
+// serverPlatform is a platform cluster whose API server is a real one
+// (internal/apiserver): objects stored as the cluster stores them, each
+// stage's calls authorized against exactly its own Promise's
+// rbac.permissions (rules is the target Promise's; the aggregator
+// Promise's are read from its file), and every call recorded.
+type serverPlatform struct {
+	t        *testing.T
+	srv      *apiserver.Server
+	env      map[string]string
+	rules    []apiserver.Rule
+	aggRules []apiserver.Rule
+	denied   apiserver.Denials
+	mu       sync.Mutex
+	queries  []string
+}
+
+func newServerPlatform(t *testing.T, rules []apiserver.Rule) *serverPlatform {
+	t.Helper()
+	p := &serverPlatform{
+		t:        t,
+		srv:      api.For(t, promiseFile(KindAggregator), promiseFile(KindTarget)),
+		env:      map[string]string{kratix.ConfigVariable: stagetest.EmptyConfig(t)},
+		rules:    rules,
+		aggRules: promiseRules(t, KindAggregator),
+	}
+	return p
+}
+
+// targetRules is what the target Promise's configure pipeline is granted.
+func targetRules(t testing.TB) []apiserver.Rule {
+	t.Helper()
+	rules := promiseRules(t, KindTarget)
+	if len(rules) == 0 {
+		t.Fatal("the target Promise grants its pipeline nothing")
+	}
+	return rules
+}
+
+// promiseRules is what kind's Promise grants its configure pipeline.
+func promiseRules(t testing.TB, kind string) []apiserver.Rule {
+	t.Helper()
+	data, err := readPromiseFile(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, _, err := apiserver.PromiseRules(data, kratix.ActionConfigure, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rules
+}
+
+// connect is a stage's Connect: a client for the server through rules.
+func (p *serverPlatform) connect(rules []apiserver.Rule) Outside {
+	return func(func(string) string, ...platformapi.Option) (platformapi.API, error) {
+		return p.client(rules)
+	}
+}
+
+func (p *serverPlatform) client(rules []apiserver.Rule) (platformapi.API, error) {
+	return p.srv.PlatformClient(func(next http.RoundTripper) http.RoundTripper {
+		return apiserver.RuleTransport(rules, "", p.denied.Add, roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			resp, err := next.RoundTrip(req)
+			if err == nil {
+				p.mu.Lock()
+				p.queries = append(p.queries, fmt.Sprintf("%s %s?%s -> %d", req.Method, req.URL.Path, req.URL.RawQuery, resp.StatusCode))
+				p.mu.Unlock()
+			}
+			return resp, err
+		}))
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// request creates the object on the server and returns the harness that
+// runs its stage, holding the object as the server stored it.
+func (p *serverPlatform) request(objectYAML []byte) *stagetest.Harness {
+	p.t.Helper()
+	obj, err := p.srv.Create(p.t.Context(), objectYAML)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	data, err := yaml.Marshal(obj.Object)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	rules := p.rules
+	if obj.GetKind() == KindAggregator {
+		rules = p.aggRules
+	}
+	h := stagetest.New(p.t, "apiaggregator", Workflows(p.connect(rules)), workflowOf(p.t, obj.GetKind()), data)
+	h.Env = p.env
+	return h
+}
+
+// configure runs the object's configure workflow and writes its status
+// to the server, as Kratix's status writer does; it returns the outcome.
+func (p *serverPlatform) configure(h *stagetest.Harness) *stagetest.Outcome {
+	p.t.Helper()
+	out := h.Configure(p.t.Context())
+	if out.Err == nil {
+		if _, err := p.srv.Apply(p.t.Context(), h.Object); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TestStagesAgainstAPIServer runs an aggregator and its targets through
+// their stages with a real API server as the platform API, each call
+// authorized by the target Promise's rules: the target reads its
+// aggregator, lists only its aggregator's targets (a field selector the
+// server serves), and the newer of two targets claiming a prefix is
+// refused.
+func TestStagesAgainstAPIServer(t *testing.T) {
+	p := newServerPlatform(t, targetRules(t))
+	if out := p.configure(p.request(readFile(t, "examples/portal.yaml"))); out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	// Another aggregator's target, which the field selector leaves out.
+	other := strings.NewReplacer("name: portal", "name: partners", "api.example.com", "partners.example.com").Replace(string(readFile(t, "examples/portal.yaml")))
+	if out := p.configure(p.request([]byte(other))); out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	partnerOrders := strings.NewReplacer("name: portal", "name: partners", "name: rogue", "name: partner-orders").Replace(rogueYAML)
+	if out := p.configure(p.request([]byte(partnerOrders))); out.Err != nil {
+		t.Fatalf("a target of the other aggregator: %v", out.Err)
+	}
+	orders := p.request(readFile(t, "examples/orders.yaml"))
+	out := p.configure(orders)
+	if out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	if !strings.Contains(string(out.StatusYAML), "checked against 0 other targets of platform/portal") {
+		t.Errorf("orders' status does not say it was checked against no other target of portal:\n%s", out.StatusYAML)
+	}
+	if out := p.configure(p.request(readFile(t, "examples/invoices.yaml"))); out.Err != nil {
+		t.Fatal(out.Err)
+	}
+
+	// The rogue target is created after orders, and claims /orders. The
+	// server's timestamps are in seconds, and a tie goes to the first
+	// namespace/name (rogue's): wait for the next second.
+	created, err := time.Parse(time.RFC3339, orders.Object["metadata"].(map[string]any)["creationTimestamp"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(created.Add(time.Second)))
+	rogue := p.request([]byte(rogueYAML))
+	out = rogue.Configure(t.Context())
+	if out.Err == nil {
+		t.Fatal("the newer target rendered a prefix the older one holds")
+	}
+	line := kratix.OneLine(out.Err)
+	for _, want := range []string{"spec.paths[1].prefix", `"/orders"`, "ApiAggregatorTarget team-orders/orders"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("error %q does not mention %s", line, want)
+		}
+	}
+
+	if d := p.denied.All(); len(d) > 0 {
+		t.Errorf("calls outside the Promise's rules:\n%s", strings.Join(d, "\n"))
+	}
+	selected := 0
+	for _, q := range p.queries {
+		if strings.Contains(q, "/apiaggregatortargets?") {
+			if !strings.Contains(q, "fieldSelector=spec.aggregatorRef.name%3D") || !strings.HasSuffix(q, "-> 200") {
+				t.Errorf("a target list the server did not select: %s", q)
+			}
+			selected++
+		}
+	}
+	if selected == 0 {
+		t.Errorf("no target was listed:\n%s", strings.Join(p.queries, "\n"))
+	}
+}
+
+// TestStageRBACNegativeControl takes each single permission (one verb on
+// one resource) away from the target Promise's rules in turn: the stage
+// must then fail on the call that needs it, and the error must name the
+// verb and the resource.
+func TestStageRBACNegativeControl(t *testing.T) {
+	full := targetRules(t)
+	type single struct{ group, resource, verb string }
+	var singles []single
+	for _, r := range full {
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					singles = append(singles, single{g, res, v})
+				}
+			}
+		}
+	}
+	for _, drop := range singles {
+		t.Run(drop.verb+"-"+drop.resource, func(t *testing.T) {
+			var rules []apiserver.Rule
+			for _, s := range singles {
+				if s != drop {
+					rules = append(rules, apiserver.Rule{ResourceNamespace: "*", APIGroups: []string{s.group}, Resources: []string{s.resource}, Verbs: []string{s.verb}})
+				}
+			}
+			p := newServerPlatform(t, rules)
+			if out := p.configure(p.request(readFile(t, "examples/portal.yaml"))); out.Err != nil {
+				t.Fatal(out.Err)
+			}
+			out := p.request(readFile(t, "examples/orders.yaml")).Configure(t.Context())
+			if out.Err == nil {
+				t.Fatalf("the stage succeeded without %s on %s", drop.verb, drop.resource)
+			}
+			line := kratix.OneLine(out.Err)
+			for _, want := range []string{"403", drop.verb + " " + drop.resource, drop.group} {
+				if !strings.Contains(line, want) {
+					t.Errorf("error %q does not name %q", line, want)
+				}
+			}
+			t.Logf("without %s %s: %s", drop.verb, drop.resource, line)
+			if d := p.denied.All(); len(d) != 1 || !strings.HasPrefix(d[0], drop.verb+" "+drop.resource) {
+				t.Errorf("want one refused call, %s %s; got %q", drop.verb, drop.resource, d)
+			}
+		})
+	}
+}
+
+// listAll hides the client's field selection: every list reads all
+// objects, and platformapi.Where selects in Go, as the stage did before
+// the target CRD declared selectableFields.
+type listAll struct{ api platformapi.API }
+
+func (l listAll) List(ctx context.Context, r platformapi.Resource, ns string) ([]*kratix.Object, error) {
+	return l.api.List(ctx, r, ns)
+}
+
+func (l listAll) Delete(ctx context.Context, r platformapi.Resource, ns, name, uid string) error {
+	return l.api.Delete(ctx, r, ns, name, uid)
+}
+
+// BenchmarkTargetBatchOnAPIServer runs targets against a real API server
+// holding 1,000 targets spread over 10 aggregators, one target per
+// iteration (-benchtime 1000x is the whole batch): with the server
+// selecting a target's siblings by field (selectableFields), and listing
+// all 1,000 as before. reads/ times the stage's two platform API reads
+// alone, stage/ its whole configure run.
+//
+//	go test -run '^$' -bench 'TargetBatchOnAPIServer/reads' -benchtime 1000x ./promises/apiaggregator/
+func BenchmarkTargetBatchOnAPIServer(b *testing.B) {
+	srv := api.For(b, promiseFile(KindAggregator), promiseFile(KindTarget))
+	ctx := b.Context()
+	client, err := srv.PlatformClient(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := map[string]string{kratix.ConfigVariable: stagetest.EmptyConfig(b)}
+	harness := func(obj map[string]any, connect Outside) *stagetest.Harness {
+		data, err := yaml.Marshal(obj)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := stagetest.New(b, "apiaggregator", Workflows(connect), workflowOf(b, obj["kind"].(string)), data)
+		h.Env = env
+		return h
+	}
+	direct := func(func(string) string, ...platformapi.Option) (platformapi.API, error) { return client, nil }
+	portal := string(readFile(b, "examples/portal.yaml"))
+	const aggregators, targets = 10, 1000
+	for a := range aggregators {
+		name := fmt.Sprintf("agg-%d", a)
+		obj, err := srv.Create(ctx, []byte(strings.NewReplacer("name: portal", "name: "+name, "api.example.com", name+".example.com").Replace(portal)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := harness(obj.Object, direct)
+		if out := h.Configure(ctx); out.Err != nil {
+			b.Fatal(out.Err)
+		}
+		if _, err := srv.Apply(ctx, h.Object); err != nil {
+			b.Fatal(err)
+		}
+	}
+	objs := make([]map[string]any, targets)
+	for i := range objs {
+		obj, err := srv.Create(ctx, fmt.Appendf(nil, `{apiVersion: apiaggregator.promisekit.io/v1alpha1, kind: ApiAggregatorTarget, metadata: {name: svc-%04d, namespace: %s}, spec: {aggregatorRef: {name: agg-%d, namespace: platform}, service: {name: svc-%04d, port: 8080}, paths: [{prefix: /svc-%04d/v1}, {prefix: /svc-%04d/v2}, {prefix: /svc-%04d/admin}]}}`,
+			i, []string{"team-orders", "team-billing"}[i%2], i%aggregators, i, i, i, i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		objs[i] = obj.Object
+	}
+	for _, mode := range []struct {
+		name string
+		api  platformapi.API
+	}{
+		{"selected-by-server", client},
+		{"list-all", listAll{client}},
+	} {
+		// The platform API reads alone, as targetPlan.Act makes them.
+		b.Run("reads/"+mode.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				meta := objs[i%targets]["metadata"].(map[string]any)
+				ref := objectRef{Name: fmt.Sprintf("agg-%d", (i%targets)%aggregators), Namespace: "platform"}
+				me := claimant{Namespace: meta["namespace"].(string), Name: meta["name"].(string)}
+				if _, err := readAggregator(ctx, mode.api, ref); err != nil {
+					b.Fatal(err)
+				}
+				mine := platformapi.Where(mode.api, platformapi.Field{Path: "spec.aggregatorRef.name", Value: ref.Name})
+				siblings, err := readSiblings(ctx, mine, ref, me)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(siblings) != targets/aggregators-1 {
+					b.Fatalf("%d siblings, want %d", len(siblings), targets/aggregators-1)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/target")
+		})
+		b.Run("stage/"+mode.name, func(b *testing.B) {
+			connect := func(func(string) string, ...platformapi.Option) (platformapi.API, error) { return mode.api, nil }
+			hs := make([]*stagetest.Harness, targets)
+			for i := range hs {
+				hs[i] = harness(objs[i], connect)
+			}
+			i := 0
+			for b.Loop() {
+				if out := hs[i%targets].Configure(ctx); out.Err != nil {
+					b.Fatal(out.Err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/target")
+		})
 	}
 }

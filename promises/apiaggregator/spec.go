@@ -20,6 +20,17 @@ type aggregatorSpec struct {
 	RouteNamespaces routeNamespaces `json:"routeNamespaces"`
 	// MaxRequestBodySize is the default request-body limit on the hostname.
 	MaxRequestBodySize string `json:"maxRequestBodySize,omitempty"`
+	// ClientIP says how the gateway finds the client's address behind the
+	// load balancers in front of it.
+	ClientIP *clientIP `json:"clientIP,omitempty"`
+}
+
+// clientIP is how the client's address is read from X-Forwarded-For: the
+// entry that many trusted hops from the right, or the first from the right
+// that is not in the trusted proxies' CIDRs. Exactly one is set.
+type clientIP struct {
+	TrustedHops  *int32   `json:"trustedHops,omitempty"`
+	TrustedCIDRs []string `json:"trustedCIDRs,omitempty"`
 }
 
 type aggregatorTLS struct {
@@ -84,9 +95,61 @@ func (s *aggregatorSpec) validate(cfg Config) error {
 			errs.Add("spec.maxRequestBodySize", why)
 		} else if cfg.Implementation == NoImplementation {
 			errs.Add("spec.maxRequestBodySize", "the platform's gateway implementation has no request-body limit; leave it unset")
+		} else if cfg.Implementation == Traefik && cfg.PlatformAPI == APIOff {
+			// Traefik has no limit for a whole Gateway: each target
+			// applies its aggregator's, read from the platform API.
+			errs.Add("spec.maxRequestBodySize", "with Traefik, an aggregator's limit is applied by each target, which reads it from the platform API, and the platform API is off; set maxRequestBodySize on each target instead")
 		}
 	}
+	if c := s.ClientIP; c != nil {
+		validateClientIP(&errs, *c, cfg)
+	}
 	return errs.Err()
+}
+
+// Bounds of clientIP, as in the CRD.
+const (
+	maxTrustedHops  = 32
+	maxTrustedCIDRs = 16
+)
+
+// validateClientIP checks spec.clientIP, and that the platform's gateway
+// implementation can apply it to this aggregator alone.
+func validateClientIP(errs *kratix.FieldErrors, c clientIP, cfg Config) {
+	switch hops := c.TrustedHops; {
+	case hops != nil && c.TrustedCIDRs != nil:
+		errs.Add("spec.clientIP", "set trustedHops or trustedCIDRs, not both")
+	case hops == nil && c.TrustedCIDRs == nil:
+		errs.Add("spec.clientIP", "set trustedHops or trustedCIDRs")
+	case hops != nil && (*hops < 1 || *hops > maxTrustedHops):
+		errs.Add("spec.clientIP.trustedHops", fmt.Sprintf("must be between 1 and %d", maxTrustedHops))
+	case c.TrustedCIDRs != nil && len(c.TrustedCIDRs) == 0:
+		errs.Add("spec.clientIP.trustedCIDRs", "must list at least one CIDR")
+	case len(c.TrustedCIDRs) > maxTrustedCIDRs:
+		errs.Add("spec.clientIP.trustedCIDRs", fmt.Sprintf("must list at most %d CIDRs", maxTrustedCIDRs))
+	}
+	for i, cidr := range c.TrustedCIDRs {
+		if why := checkCIDR(cidr); why != "" {
+			errs.Add(fmt.Sprintf("spec.clientIP.trustedCIDRs[%d]", i), why)
+		} else if slices.Index(c.TrustedCIDRs, cidr) != i {
+			errs.Add(fmt.Sprintf("spec.clientIP.trustedCIDRs[%d]", i), fmt.Sprintf("%q appears twice", cidr))
+		}
+	}
+	switch cfg.Implementation {
+	case EnvoyGateway:
+		// A ClientTrafficPolicy on the Gateway or the ListenerSet.
+	case KGateway:
+		if len(c.TrustedCIDRs) > 0 {
+			errs.Add("spec.clientIP.trustedCIDRs", "kgateway counts trusted hops only; use spec.clientIP.trustedHops")
+		}
+		if cfg.SharedGateway != nil {
+			errs.Add("spec.clientIP", "kgateway sets client-IP detection for a whole Gateway, and this aggregator shares the platform's: ask the platform team, and leave spec.clientIP unset")
+		}
+	case Traefik:
+		errs.Add("spec.clientIP", "Traefik trusts proxies per entry point, for every Gateway at once (forwardedHeaders.trustedIPs in its static configuration): ask the platform team, and leave spec.clientIP unset")
+	default:
+		errs.Add("spec.clientIP", "the platform's gateway implementation is not one this promise configures; leave spec.clientIP unset")
+	}
 }
 
 // Bounds of routeNamespaces, as in the CRD.

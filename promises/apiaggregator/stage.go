@@ -20,11 +20,11 @@
 // (package stage), and the binary dispatches on the input object's kind.
 // Both follow the skeleton: stage.go, spec.go, config.go, state.go,
 // decide.go, outside.go and result.go hold their steps; claims.go the
-// conflict check, validate.go the field rules. The aggregator's Gateway is
-// rendered with ytt from templates embedded in the binary (render.go); a
-// target's documents are built from Go structs (manifests.go,
-// docs/decisions.md). A request-body limit is a separate policy per
-// gateway implementation, so routes know nothing about implementations.
+// conflict check, validate.go the field rules. Every document is rendered
+// with ytt from templates embedded in the binary (render.go): the stage's
+// own set and its gateway implementation's, in one run, so routes know
+// nothing about implementations and an implementation is a directory of
+// templates.
 package apiaggregator
 
 import (

@@ -3,6 +3,7 @@ package apiaggregator
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -192,6 +193,25 @@ func checkLabelKey(k string) string {
 func checkLabelValue(v string) string {
 	if !k8sname.IsLabelValue(v) {
 		return "label value must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+	}
+	return ""
+}
+
+// checkCIDR returns why s is not a proxy network in canonical CIDR form
+// ("10.0.0.0/8", "2001:db8::/32"), or "". Canonical form is required so
+// that the CRD's CEL rule (Kubernetes' cidr() library) and this check
+// agree, and so that an address with host bits set ("10.0.0.1/8"), which
+// usually means a typo, is not silently widened.
+func checkCIDR(s string) string {
+	p, err := netip.ParsePrefix(s)
+	if err != nil || p.Addr().Zone() != "" {
+		return `must be a CIDR such as "10.0.0.0/8" or "2001:db8::/32"`
+	}
+	if p.Addr().Is4In6() {
+		return "must be an IPv4 CIDR written as IPv4, not IPv4-mapped IPv6"
+	}
+	if canonical := p.Masked().String(); canonical != s {
+		return fmt.Sprintf("must be in canonical form: %q", canonical)
 	}
 	return ""
 }

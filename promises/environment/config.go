@@ -23,6 +23,8 @@ import (
 type Config struct {
 	// Kratix is what the installed Kratix honours (workflow control).
 	stage.Kratix `json:"kratix,omitempty"`
+	// PlatformOverlays is `overlays:`, the platform's ytt overlays over every document.
+	stage.PlatformOverlays
 	// Timeout bounds the whole run (a Go duration; 5m by default).
 	Timeout platformconfig.Duration `json:"timeout,omitempty"`
 	// PlatformAPITimeout bounds each call to the platform's API server

@@ -9,6 +9,7 @@ import (
 
 	"github.com/promisekit/promisekit/pkg/kratix"
 
+	"github.com/promisekit/promisekit/internal/apiserver"
 	"github.com/promisekit/promisekit/internal/hostile"
 	"github.com/promisekit/promisekit/internal/stagetest"
 )
@@ -135,7 +136,7 @@ func TestHostileRequests(t *testing.T) {
 	}
 	base := request(t, "examples/preview.yaml", nil)
 	hostile.Run(t, hostile.Target{
-		CRD: promiseCRD(t),
+		CRD: admission(t),
 		Dir: "testdata/hostile/environment",
 		Harness: func(t *testing.T) *stagetest.Harness {
 			h := stagetest.New(t, "environment", Workflows(Outside{}), configureWorkflow, base)
@@ -147,4 +148,15 @@ func TestHostileRequests(t *testing.T) {
 			return h
 		},
 	}, append(cases, hostile.Generated(t, base)...))
+}
+
+// api is the package's API server (internal/apiserver), started by the
+// first test that asks for it and stopped by TestMain.
+var api apiserver.Shared
+
+// admission is the API server's own admission, the Promise's CRD
+// installed, with no objects.
+func admission(t *testing.T) apiserver.DryRun {
+	t.Helper()
+	return apiserver.DryRun{Server: api.For(t, "promise.yaml"), Ctx: t.Context()}
 }

@@ -13,5 +13,6 @@ var moto motoserver.Shared
 func TestMain(m *testing.M) {
 	code := m.Run()
 	moto.Close()
+	api.Close()
 	os.Exit(code)
 }

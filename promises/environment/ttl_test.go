@@ -7,13 +7,19 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
+	"github.com/promisekit/promisekit/internal/apiserver"
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
 )
@@ -173,4 +179,112 @@ func mapsEqualJSON(a, b map[string]any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
+}
+
+// TestExpiredEnvironmentDeletesItsRequestOnAPIServer: the same expiry, with
+// a real API server (internal/apiserver) as the platform API, the call
+// authorized by exactly the Promise's rbac.permissions: the request is
+// gone after the expired run, and a newer request that took its name is
+// not touched by an old run's delete.
+func TestExpiredEnvironmentDeletesItsRequestOnAPIServer(t *testing.T) {
+	srv := api.For(t, "promise.yaml")
+	promiseYAML, err := os.ReadFile("promise.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, pipelineNS, err := apiserver.PromiseRules(promiseYAML, kratix.ActionConfigure, "team-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var denied apiserver.Denials
+	client, err := srv.PlatformClient(func(next http.RoundTripper) http.RoundTripper {
+		return apiserver.RuleTransport(rules, pipelineNS, denied.Add, next)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleteRequest := func(ctx context.Context, req *kratix.Request) error {
+		r := platformapi.Resource{Group: req.Env.ObjectGroup, Version: req.Env.ObjectVersion, Plural: req.Env.CRDPlural}
+		return client.Delete(ctx, r, req.Object.Metadata.Namespace, req.Object.Metadata.Name, req.Object.Metadata.UID)
+	}
+
+	create := func() (*pipeline, time.Time) {
+		t.Helper()
+		obj, err := srv.Create(t.Context(), request(t, "examples/preview.yaml", func(o map[string]any) {
+			meta := o["metadata"].(map[string]any)
+			meta["namespace"] = "team-a"
+			delete(meta, "uid")
+			delete(meta, "creationTimestamp")
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := yaml.Marshal(obj.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return newPipeline(t, data, "examples/platform/ack.yaml", deleteRequest), obj.GetCreationTimestamp().Time
+	}
+	envs := schema.GroupVersionResource{Group: "platform.promisekit.dev", Version: "v1alpha1", Resource: "environments"}
+	dyn, err := srv.Dynamic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exists := func() (string, bool) {
+		obj, err := dyn.Resource(envs).Namespace("team-a").Get(t.Context(), "checkout-preview", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return "", false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(obj.GetUID()), true
+	}
+
+	h, created := create()
+	if out := h.Configure(t.Context()); out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	if _, ok := exists(); !ok {
+		t.Fatal("a live environment deleted its request")
+	}
+	h.Now = created.Add(48 * time.Hour)
+	if out := h.Configure(t.Context()); out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	if _, ok := exists(); ok {
+		t.Fatal("the expired environment's request is still there")
+	}
+
+	// The old run again (Kratix may re-run it), after a new request took
+	// the name: the UID precondition keeps the new one.
+	h2, _ := create()
+	if out := h.Configure(t.Context()); out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	uid, ok := exists()
+	if !ok || uid != h2.Object["metadata"].(map[string]any)["uid"] {
+		t.Errorf("the old run's delete removed the newer request (now %q, %v)", uid, ok)
+	}
+	if d := denied.All(); len(d) > 0 {
+		t.Errorf("calls outside the Promise's rules:\n%s", strings.Join(d, "\n"))
+	}
+
+	// Negative control: without the Promise's delete rule the same call
+	// is refused, naming the verb and the resource.
+	var none apiserver.Denials
+	bare, err := srv.PlatformClient(func(next http.RoundTripper) http.RoundTripper {
+		return apiserver.RuleTransport(nil, pipelineNS, none.Add, next)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := platformapi.Resource{Group: envs.Group, Version: envs.Version, Plural: envs.Resource}
+	err = bare.Delete(t.Context(), r, "team-a", "checkout-preview", uid)
+	if err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "delete environments checkout-preview") {
+		t.Errorf("without the rule: %v", err)
+	}
+	if d := none.All(); len(d) != 1 || !strings.HasPrefix(d[0], "delete environments checkout-preview") {
+		t.Errorf("refused calls: %q", d)
+	}
 }

@@ -39,6 +39,8 @@ const (
 type Config struct {
 	// Kratix is what the installed Kratix honours (workflow control).
 	stage.Kratix `json:"kratix,omitempty"`
+	// PlatformOverlays is `overlays:`, the platform's ytt overlays over every document.
+	stage.PlatformOverlays
 	// Timeout bounds the whole run (a Go duration; 2m by default).
 	Timeout platformconfig.Duration `json:"timeout,omitempty"`
 	// UserNamePrefix starts every NATS user name this Promise creates, so

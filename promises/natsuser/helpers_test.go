@@ -84,6 +84,7 @@ func testKeys(t testing.TB) *devkeys.Keys {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	api.Close()
 	if keysDir != "" {
 		os.RemoveAll(keysDir)
 	}

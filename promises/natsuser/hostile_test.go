@@ -3,6 +3,7 @@ package natsuser
 import (
 	"testing"
 
+	"github.com/promisekit/promisekit/internal/apiserver"
 	"github.com/promisekit/promisekit/internal/hostile"
 	"github.com/promisekit/promisekit/internal/stagetest"
 )
@@ -55,10 +56,21 @@ func TestHostileRequests(t *testing.T) {
 	}
 	e := newSelfHosted(t)
 	hostile.Run(t, hostile.Target{
-		CRD: promiseCRD(t),
+		CRD: admission(t),
 		Dir: "testdata/hostile/natsuser",
 		Harness: func(t *testing.T) *stagetest.Harness {
 			return e.harness(t, "orders-api", ordersSpec)
 		},
 	}, append(cases, hostile.Generated(t, newRequest("orders-api", ordersSpec))...))
+}
+
+// api is the package's API server (internal/apiserver), started by the
+// first test that asks for it and stopped by TestMain.
+var api apiserver.Shared
+
+// admission is the API server's own admission, the Promise's CRD
+// installed, with no objects.
+func admission(t *testing.T) apiserver.DryRun {
+	t.Helper()
+	return apiserver.DryRun{Server: api.For(t, "promise.yaml"), Ctx: t.Context()}
 }

@@ -17,6 +17,8 @@ const DefaultReplicas = 1
 type Config struct {
 	// Kratix is what the installed Kratix honours (workflow control).
 	stage.Kratix `json:"kratix,omitempty"`
+	// PlatformOverlays is `overlays:`, the platform's ytt overlays over every document.
+	stage.PlatformOverlays
 	// DefaultReplicas applies to requests that leave spec.replicas out.
 	DefaultReplicas int `json:"defaultReplicas,omitempty"`
 }

@@ -14,11 +14,20 @@ import "github.com/promisekit/promisekit/pkg/platformapi"
 // says) that the local runner sets for every container it runs.
 const Variable = "PROMISEKIT_LOCAL_API"
 
-// Connect is the platform API where a stage runs: the local runner's
-// directory of objects when the runner names one, else the cluster's API
-// server through the Pod's service account. The options apply to the
-// latter; the directory answers at once.
+// ServerVariable names a connection directory (platformapi.ReadConnection)
+// of a real API server standing in for the platform's, such as the demo's
+// (cmd/demo-apiserver); the runner sets it instead of Variable when it
+// runs against one.
+const ServerVariable = "PROMISEKIT_LOCAL_API_SERVER"
+
+// Connect is the platform API where a stage runs: the API server the
+// local runner names, or its directory of objects, else the cluster's API
+// server through the Pod's service account. The options apply to API
+// servers; the directory answers at once.
 func Connect(getenv func(string) string, opts ...platformapi.Option) (platformapi.API, error) {
+	if dir := getenv(ServerVariable); dir != "" {
+		return platformapi.NewFromConnection(dir, opts...)
+	}
 	if dir := getenv(Variable); dir != "" {
 		return platformapi.NewDir(dir), nil
 	}

@@ -4,10 +4,13 @@
 // against its real CustomResourceDefinition, OpenAPI schema and CEL rules,
 // read from the Go module that ships it.
 //
-// The body-size policies' CRDs come from the implementations' modules at
-// exact versions that go.mod does not require (crdcheck downloads them into
-// the module cache): Envoy Gateway's BackendTrafficPolicy and kgateway's
-// TrafficPolicy. Nothing is copied into this repository.
+// The gateway implementations' CRDs come from their modules at exact
+// versions that go.mod does not require (crdcheck downloads them into the
+// module cache): Envoy Gateway's BackendTrafficPolicy and
+// ClientTrafficPolicy, kgateway's TrafficPolicy and ListenerPolicy, and
+// Traefik's Middleware. Their Go types are not linked (the modules are not
+// in go.mod, and Traefik's would bring most of Traefik), so those kinds are
+// checked against their CRDs only. Nothing is copied into this repository.
 //
 // It is for tests only: it links apiextensions-apiserver.
 package gatewaycheck
@@ -30,6 +33,7 @@ const (
 	GatewayAPIModule   = "sigs.k8s.io/gateway-api"
 	EnvoyGatewayModule = "github.com/envoyproxy/gateway@v1.9.1"
 	KGatewayModule     = "github.com/kgateway-dev/kgateway/v2@v2.2.0"
+	TraefikModule      = "github.com/traefik/traefik/v3@v3.6.4"
 )
 
 // crd locates one CustomResourceDefinition in a module.
@@ -52,8 +56,14 @@ var kinds = map[string]crd{
 		strictInto[gatewayv1beta1.ReferenceGrant]},
 	"gateway.envoyproxy.io/v1alpha1 BackendTrafficPolicy": {EnvoyGatewayModule,
 		"charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_backendtrafficpolicies.yaml", nil},
+	"gateway.envoyproxy.io/v1alpha1 ClientTrafficPolicy": {EnvoyGatewayModule,
+		"charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_clienttrafficpolicies.yaml", nil},
 	"gateway.kgateway.dev/v1alpha1 TrafficPolicy": {KGatewayModule,
 		"install/helm/kgateway-crds/templates/gateway.kgateway.dev_trafficpolicies.yaml", nil},
+	"gateway.kgateway.dev/v1alpha1 ListenerPolicy": {KGatewayModule,
+		"install/helm/kgateway-crds/templates/gateway.kgateway.dev_listenerpolicies.yaml", nil},
+	"traefik.io/v1alpha1 Middleware": {TraefikModule,
+		"docs/content/reference/dynamic-configuration/traefik.io_middlewares.yaml", nil},
 }
 
 // Checker validates rendered objects. Build one per test binary: compiling

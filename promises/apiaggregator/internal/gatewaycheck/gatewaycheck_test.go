@@ -70,6 +70,32 @@ spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: orders}]
   buffer: {maxRequestSize: 4Gi}
 `, []string{"less than 4Gi"}},
+		{"Envoy Gateway hops and CIDRs", `apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: ClientTrafficPolicy
+metadata: {name: p, namespace: gateways}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: portal}]
+  clientIPDetection: {xForwardedFor: {numTrustedHops: 2, trustedCIDRs: [10.0.0.0/8]}}
+`, []string{"only one of numTrustedHops or trustedCIDRs"}},
+		{"kgateway listener policy on a route", `apiVersion: gateway.kgateway.dev/v1alpha1
+kind: ListenerPolicy
+metadata: {name: p, namespace: gateways}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: orders}]
+  default: {httpSettings: {xffNumTrustedHops: 2}}
+`, []string{"targetRefs may only reference Gateway"}},
+		{"Traefik limit as a quantity", `apiVersion: traefik.io/v1alpha1
+kind: Middleware
+metadata: {name: m, namespace: team-a}
+spec:
+  buffering: {maxRequestBodyBytes: 10Mi}
+`, []string{"spec.buffering.maxRequestBodyBytes"}},
+		{"Traefik limit in bytes", `apiVersion: traefik.io/v1alpha1
+kind: Middleware
+metadata: {name: m, namespace: team-a}
+spec:
+  buffering: {maxRequestBodyBytes: 10485760}
+`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

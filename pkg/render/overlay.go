@@ -1,0 +1,358 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"carvel.dev/ytt/pkg/files"
+	"carvel.dev/ytt/pkg/yamlmeta"
+	"sigs.k8s.io/yaml"
+)
+
+// MaxOverlayBytes bounds an overlay set: a ConfigMap holds at most 1 MiB,
+// so a larger set is not one the Promise mounted.
+const MaxOverlayBytes = 1 << 20
+
+// documentsPath is the name under which the stage's documents are given to
+// ytt. It holds a '/', which no file of a ConfigMap can, so no overlay
+// file can take its place; ytt reads it as plain YAML, never as a
+// template, so nothing in a request can run as ytt code.
+const documentsPath = "stage/documents.yml"
+
+// Overlays is a platform's overlay set: ytt files that every document a
+// stage writes passes through. It is safe for concurrent use.
+type Overlays struct {
+	dir     string
+	sources []source // by name
+}
+
+// ReadOverlays reads the overlay set in dir: the regular files at its top
+// level whose names do not start with '.'. A mounted ConfigMap holds each
+// key as a symbolic link to ..data/<key>, and ..data and a timestamped
+// directory beside it: those hold the same files again and are skipped.
+// Files must be ytt templates (.yml, .yaml) or Starlark (.star); a set
+// without files is empty, and changes nothing.
+func ReadOverlays(dir string) (*Overlays, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	o := &Overlays{dir: dir}
+	total := 0
+	for _, e := range entries { // os.ReadDir sorts by name
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		fi, err := os.Stat(p) // follows the ConfigMap's links
+		if err != nil {
+			return nil, err
+		}
+		if !fi.Mode().IsRegular() {
+			continue
+		}
+		switch filepath.Ext(name) {
+		case ".yml", ".yaml", ".star":
+		default:
+			return nil, fmt.Errorf("%s: not an overlay file: ytt overlays end in .yml or .yaml, libraries in .star", name)
+		}
+		if total += int(fi.Size()); total > MaxOverlayBytes {
+			return nil, fmt.Errorf("the overlay files exceed %d bytes, more than a ConfigMap holds", MaxOverlayBytes)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		o.sources = append(o.sources, source{path: name, data: data})
+	}
+	return o, nil
+}
+
+// Empty reports whether the set has no files: then there is nothing to run.
+func (o *Overlays) Empty() bool { return o == nil || len(o.sources) == 0 }
+
+// Files names the set's files, in the order ytt applies them.
+func (o *Overlays) Files() []string {
+	names := make([]string, len(o.sources))
+	for i, s := range o.sources {
+		names[i] = s.path
+	}
+	return names
+}
+
+// Dir is the directory the set was read from.
+func (o *Overlays) Dir() string { return o.dir }
+
+// Pass is the outcome of one overlay pass.
+type Pass struct {
+	// Docs are the documents after the overlays, as JSON objects, in
+	// ytt's output order: the stage's, then those the overlay files
+	// emit, by file. Empty documents are dropped.
+	Docs  []json.RawMessage
+	nodes []*yamlmeta.Document // Docs' nodes, which know their positions
+
+	o      *Overlays
+	values []byte
+	in     []byte
+}
+
+// Apply passes docs through the overlays in one ytt run, with values as
+// data values. One run for all of a stage's documents rather than one per
+// document: ytt compiles the overlay files once per run, which is most of
+// its cost, and an overlay selects its documents itself
+// (overlay.subset({"kind": ...})), so a value per document adds nothing
+// that the document does not already say.
+func (o *Overlays) Apply(values any, docs []json.RawMessage) (*Pass, error) {
+	valuesYAML, err := dataValues(values)
+	if err != nil {
+		return nil, err
+	}
+	var in bytes.Buffer
+	for i, d := range docs {
+		in.WriteString("---\n")
+		if err := strictFlow(&in, d); err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		in.WriteByte('\n')
+	}
+	p := &Pass{o: o, values: valuesYAML, in: in.Bytes()}
+	out, err := p.run(o.sources)
+	if err != nil {
+		return nil, err
+	}
+	p.Docs, p.nodes, err = documents(out)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// strictFlow writes a JSON document as YAML that ytt's strict parsing
+// reads back as the same values. JSON is YAML in which every string is
+// quoted, so a plain string such as an ARN, with colons, is not refused;
+// only null must be tagged, since strict YAML takes a bare null for an
+// ambiguous string.
+func strictFlow(w *bytes.Buffer, js json.RawMessage) error {
+	d := json.NewDecoder(bytes.NewReader(js))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return err
+	}
+	return writeFlow(w, v)
+}
+
+func writeFlow(w *bytes.Buffer, v any) error {
+	switch v := v.(type) {
+	case nil:
+		w.WriteString("!!null null")
+	case map[string]any:
+		w.WriteByte('{')
+		for i, k := range slices.Sorted(maps.Keys(v)) {
+			if i > 0 {
+				w.WriteString(", ")
+			}
+			key, err := json.Marshal(k)
+			if err != nil {
+				return err
+			}
+			w.Write(key)
+			w.WriteString(": ")
+			if err := writeFlow(w, v[k]); err != nil {
+				return err
+			}
+		}
+		w.WriteByte('}')
+	case []any:
+		w.WriteByte('[')
+		for i, e := range v {
+			if i > 0 {
+				w.WriteString(", ")
+			}
+			if err := writeFlow(w, e); err != nil {
+				return err
+			}
+		}
+		w.WriteByte(']')
+	default: // strings, json.Number, bool: JSON as it is
+		js, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		w.Write(js)
+	}
+	return nil
+}
+
+// run runs ytt on the documents and the given overlay files.
+func (p *Pass) run(overlays []source) (*yamlmeta.DocumentSet, error) {
+	in := make([]*files.File, 0, len(overlays)+1)
+	for _, s := range append([]source{{path: documentsPath, data: p.in}}, overlays...) {
+		f, err := files.NewFileFromSource(files.NewBytesSource(s.path, s.data))
+		if err != nil {
+			return nil, fmt.Errorf("overlay %s: %w", s.path, err)
+		}
+		in = append(in, f)
+	}
+	opts := options(p.values)
+	opts.FileMarksOpts.FileMarks = []string{documentsPath + ":type=yaml-plain"}
+	// The documents first, then the overlay files by name: ytt applies
+	// overlays in file order.
+	out := runLocked(opts, files.NewSortedFiles(in))
+	if out.Err != nil {
+		// Some of ytt's messages start with a line break: the error is
+		// shown on one line, after this prefix.
+		return nil, fmt.Errorf("applying overlays: %s", strings.TrimLeft(out.Err.Error(), " \n"))
+	}
+	if out.DocSet == nil {
+		return nil, errors.New("applying overlays: no output")
+	}
+	return out.DocSet, nil
+}
+
+// documents converts ytt's output into JSON objects, keeping each one's
+// node; empty documents are dropped.
+func documents(ds *yamlmeta.DocumentSet) ([]json.RawMessage, []*yamlmeta.Document, error) {
+	docs := make([]json.RawMessage, 0, len(ds.Items))
+	nodes := make([]*yamlmeta.Document, 0, len(ds.Items))
+	for i, d := range ds.Items {
+		y, err := d.AsYAMLBytes()
+		if err != nil {
+			return nil, nil, fmt.Errorf("document %d after the overlays: %w", i, err)
+		}
+		js, err := yaml.YAMLToJSONStrict(y)
+		if err != nil {
+			return nil, nil, fmt.Errorf("document %d after the overlays: %w", i, err)
+		}
+		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+			continue
+		}
+		docs = append(docs, js)
+		nodes = append(nodes, d)
+	}
+	return docs, nodes, nil
+}
+
+// Origin returns "file:line" of the overlay line that set the node at path
+// (map keys from the top) in Docs[i], or of the document itself with no
+// path; "" when the node is the stage's own, absent, or of no known line.
+// ytt gives a map item the position of the overlay item merged or
+// replaced into it, and a document the position of the template line that
+// emitted it.
+func (p *Pass) Origin(i int, path ...string) string {
+	if i < 0 || i >= len(p.nodes) {
+		return ""
+	}
+	pos := p.nodes[i].Position
+	var node any = p.nodes[i].Value
+	for _, key := range path {
+		m, ok := node.(*yamlmeta.Map)
+		if !ok {
+			return ""
+		}
+		var item *yamlmeta.MapItem
+		for _, it := range m.Items {
+			if k, ok := it.Key.(string); ok && k == key {
+				item = it
+			}
+		}
+		if item == nil {
+			return ""
+		}
+		pos, node = item.Position, item.Value
+	}
+	if !pos.IsKnown() || pos.GetFile() == documentsPath || pos.GetFile() == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d", pos.GetFile(), pos.LineNum())
+}
+
+// Blame finds the overlay document that makes broken true, for a rule
+// whose breach leaves no node to point at (a document or a key removed):
+// it applies the overlay documents one more at a time, in ytt's order,
+// and returns "file:line" of the first after which broken holds, or ""
+// when none does alone. Libraries (.star, *.lib.yml) are always given.
+// It runs ytt once per overlay document at most, and only on a run that
+// already failed.
+func (p *Pass) Blame(broken func(docs []json.RawMessage) bool) string {
+	var libs, overlays []source
+	for _, s := range p.o.sources {
+		if isLibrary(s.path) {
+			libs = append(libs, s)
+		} else {
+			overlays = append(overlays, s)
+		}
+	}
+	for k, s := range overlays {
+		for _, cut := range documentStarts(s.data) {
+			prefix := slices.Concat(libs, overlays[:k], []source{{path: s.path, data: s.data[:cut.end]}})
+			ds, err := p.run(prefix)
+			if err != nil {
+				continue // a cut through a Starlark block: try more of the file
+			}
+			docs, _, err := documents(ds)
+			if err == nil && broken(docs) {
+				return fmt.Sprintf("%s:%d", s.path, cut.line)
+			}
+		}
+	}
+	return ""
+}
+
+func isLibrary(name string) bool {
+	return strings.HasSuffix(name, ".star") || strings.HasSuffix(name, ".lib.yml") || strings.HasSuffix(name, ".lib.yaml")
+}
+
+// docCut is one document of an overlay file: its first line (the first of
+// the annotations above its ---) and the byte offset where it ends.
+type docCut struct {
+	line int
+	end  int
+}
+
+// isAnnotation reports whether line is a ytt annotation (#@name ...),
+// which belongs to the node below, rather than code (#@ ...).
+func isAnnotation(line string) bool {
+	return strings.HasPrefix(line, "#@") && len(line) > 2 && line[2] != ' ' && line[2] != '\t' && line[2] != '\n'
+}
+
+// documentStarts splits a ytt file into its documents by its --- lines;
+// a document's annotation lines just above its --- are its own.
+func documentStarts(data []byte) []docCut {
+	lines := strings.SplitAfter(string(data), "\n")
+	starts := []int{0} // line indexes where documents start
+	offsets := make([]int, len(lines)+1)
+	for i, l := range lines {
+		offsets[i+1] = offsets[i] + len(l)
+	}
+	for i, l := range lines {
+		t := strings.TrimRight(l, "\r\n")
+		if t != "---" && !strings.HasPrefix(t, "--- ") {
+			continue
+		}
+		first := i
+		for first > 0 && isAnnotation(lines[first-1]) {
+			first--
+		}
+		if first > starts[len(starts)-1] { // else the file's first document
+			starts = append(starts, first)
+		}
+	}
+	cuts := make([]docCut, len(starts))
+	for j, s := range starts {
+		end := len(data)
+		if j+1 < len(starts) {
+			end = offsets[starts[j+1]]
+		}
+		cuts[j] = docCut{line: s + 1, end: end}
+	}
+	return cuts
+}
