@@ -43,8 +43,13 @@ FORCE:
 test: test-root test-kratix test-demo
 
 # The race detector covers the packages that render concurrently.
+# test/image builds every image and runs it with runc: it runs on its own,
+# after the rest, so that its load does not overlap environment's fault
+# tests, which have failed under load (AWS SDK retries through a fault
+# proxy; a known flake, not yet understood).
 test-root:
-	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/test/image$$')
+	$(GO) test -count=1 -timeout 15m ./test/image/
 	CGO_ENABLED=1 $(GO) test -count=1 -race -timeout 10m ./pkg/render/...
 	CGO_ENABLED=1 $(GO) test -count=1 -race -timeout 15m -run 'TestParallelRenders' ./promises/apiaggregator/
 

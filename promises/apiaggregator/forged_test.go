@@ -13,13 +13,14 @@ import (
 // parent that is not the aggregator's own listener, an implementation the
 // platform does not have or a limit that is not one is refused, naming the
 // field; a target's own status is read by no stage, so forging it changes
-// nothing.
+// nothing. The platform API is a real API server, where status is written
+// as Kratix's status writer writes it.
 func TestForgedState(t *testing.T) {
-	p := newPlatform(t, "")
+	p := newServerPlatform(t, targetRules(t))
 	portal := p.request(readFile(t, "examples/portal.yaml"))
-	p.configure(portal)
+	p.mustConfigure(portal)
 	orders := p.request(readFile(t, "examples/orders.yaml"))
-	want := p.configure(orders)
+	want := p.mustConfigure(orders)
 	published := portal.StatusCopy(aggregatorStateCodec.Key)
 
 	t.Run("a target's own status", func(t *testing.T) {
@@ -30,7 +31,7 @@ func TestForgedState(t *testing.T) {
 		} {
 			maps.Copy(orders.Object["status"].(map[string]any), forged)
 			p.store(orders)
-			got := p.configure(orders)
+			got := p.mustConfigure(orders)
 			if !sameFiles(got.Files, want.Files) {
 				t.Errorf("forged status %v changed the output", forged)
 			}
@@ -68,16 +69,16 @@ func TestForgedState(t *testing.T) {
 
 			// A delete reads nothing: Kratix removes what the target
 			// wrote, whatever its aggregator's status says.
-			before := p.connects
+			before := len(p.calls())
 			del := orders.Delete(context.Background())
-			if del.Err != nil || p.connects != before {
-				t.Errorf("delete: %v, %d platform API connections", del.Err, p.connects-before)
+			if calls := p.calls()[before:]; del.Err != nil || len(calls) != 0 {
+				t.Errorf("delete: %v, platform API calls %q", del.Err, calls)
 			}
 		})
 	}
 
 	// Unforged again, the target renders as before.
-	if got := p.configure(orders); !sameFiles(got.Files, want.Files) {
+	if got := p.mustConfigure(orders); !sameFiles(got.Files, want.Files) {
 		t.Error("the target's output changed after the aggregator's status was restored")
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"flag"
 	"maps"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/promisekit/promisekit/internal/stagetest"
+	"github.com/promisekit/promisekit/pkg/kratix"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -113,5 +115,41 @@ func TestExamplesAgainstCRDs(t *testing.T) {
 		if problems := v.Validate(data); len(problems) > 0 {
 			t.Errorf("%s: %s", file, strings.Join(problems, "; "))
 		}
+	}
+}
+
+// TestGoldenAgainstAPIServer runs the golden cases again with a real API
+// server as the platform API: the objects as the server stores them, every
+// call authorized by exactly the Promises' own rules. The output and status
+// must be the golden files, byte for byte.
+func TestGoldenAgainstAPIServer(t *testing.T) {
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newServerPlatform(t, targetRules(t))
+			if tc.config != "" {
+				config := filepath.Join(t.TempDir(), "config.yaml")
+				if err := os.WriteFile(config, readFile(t, filepath.Join("testdata", tc.config)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				p.env = map[string]string{kratix.ConfigVariable: config}
+			}
+			// Every request exists before any is configured, as in
+			// TestGolden, so that each target sees the same siblings.
+			harnesses := make([]*stagetest.Harness, len(tc.requests))
+			for i, file := range tc.requests {
+				harnesses[i] = p.request(readFile(t, file))
+			}
+			for _, h := range harnesses {
+				out := p.configure(h)
+				if out.Err != nil {
+					t.Fatalf("configure %s: %v", objectName(h), out.Err)
+				}
+				dir := filepath.Join("testdata", "golden", tc.name, goldenName(h))
+				stagetest.CompareGolden(t, dir, goldenFiles(out), false)
+			}
+			if d := p.denied.All(); len(d) > 0 {
+				t.Errorf("calls outside the Promises' rules: %v", d)
+			}
+		})
 	}
 }

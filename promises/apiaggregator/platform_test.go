@@ -6,10 +6,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"sigs.k8s.io/yaml"
 
@@ -109,17 +113,6 @@ func (p *testPlatform) configure(h *stagetest.Harness) *stagetest.Outcome {
 	}
 	p.store(h)
 	return out
-}
-
-// setSpec replaces the object's spec, as a user's kubectl apply would.
-func (p *testPlatform) setSpec(h *stagetest.Harness, specYAML string) {
-	p.t.Helper()
-	var spec map[string]any
-	if err := yaml.Unmarshal([]byte(specYAML), &spec); err != nil {
-		p.t.Fatal(err)
-	}
-	h.Object["spec"] = spec
-	p.store(h)
 }
 
 func objectName(h *stagetest.Harness) string {
@@ -371,6 +364,60 @@ func (p *serverPlatform) configure(h *stagetest.Harness) *stagetest.Outcome {
 	return out
 }
 
+// mustConfigure is configure for a run that must succeed.
+func (p *serverPlatform) mustConfigure(h *stagetest.Harness) *stagetest.Outcome {
+	p.t.Helper()
+	out := p.configure(h)
+	if out.Err != nil {
+		p.t.Fatalf("configure %s: %v", objectName(h), out.Err)
+	}
+	return out
+}
+
+// store writes the object, status included, to the server, as a team (or
+// anyone who can write status) would.
+func (p *serverPlatform) store(h *stagetest.Harness) {
+	p.t.Helper()
+	if _, err := p.srv.Apply(p.t.Context(), h.Object); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// calls are the platform API calls made so far, with their answers.
+func (p *serverPlatform) calls() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.queries)
+}
+
+// remove deletes the object from the server, as Kratix does once its
+// delete pipeline has run.
+func (p *serverPlatform) remove(h *stagetest.Harness) {
+	p.t.Helper()
+	dyn, err := p.srv.Dynamic()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	meta := h.Object["metadata"].(map[string]any)
+	r := resourceOf(h.Object["kind"].(string))
+	gvr := schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Plural}
+	if err := dyn.Resource(gvr).Namespace(meta["namespace"].(string)).Delete(p.t.Context(), meta["name"].(string), metav1.DeleteOptions{}); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// waitPastCreation waits until the second after h's object was created:
+// the server's timestamps are in seconds, and Gateway API breaks a tie by
+// namespace/name, so an object meant to be newer must be created later.
+func waitPastCreation(t *testing.T, h *stagetest.Harness) {
+	t.Helper()
+	created, err := time.Parse(time.RFC3339, h.Object["metadata"].(map[string]any)["creationTimestamp"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(created.Add(time.Second)))
+}
+
 // TestStagesAgainstAPIServer runs an aggregator and its targets through
 // their stages with a real API server as the platform API, each call
 // authorized by the target Promise's rules: the target reads its
@@ -403,14 +450,8 @@ func TestStagesAgainstAPIServer(t *testing.T) {
 		t.Fatal(out.Err)
 	}
 
-	// The rogue target is created after orders, and claims /orders. The
-	// server's timestamps are in seconds, and a tie goes to the first
-	// namespace/name (rogue's): wait for the next second.
-	created, err := time.Parse(time.RFC3339, orders.Object["metadata"].(map[string]any)["creationTimestamp"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(time.Until(created.Add(time.Second)))
+	// The rogue target is created after orders, and claims /orders.
+	waitPastCreation(t, orders)
 	rogue := p.request([]byte(rogueYAML))
 	out = rogue.Configure(t.Context())
 	if out.Err == nil {

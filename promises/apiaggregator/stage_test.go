@@ -41,14 +41,15 @@ spec:
 func TestConflictReportedOnNewerUntilRemoved(t *testing.T) {
 	for _, resolve := range []string{"older target drops the prefix", "older target is deleted"} {
 		t.Run(resolve, func(t *testing.T) {
-			p := newPlatform(t, "")
-			p.configure(p.request(readFile(t, "examples/portal.yaml")))
+			p := newServerPlatform(t, targetRules(t))
+			p.mustConfigure(p.request(readFile(t, "examples/portal.yaml")))
 			orders := p.request(readFile(t, "examples/orders.yaml"))
-			ordersOut := p.configure(orders)
+			ordersOut := p.mustConfigure(orders)
+			waitPastCreation(t, orders)
 			rogue := p.request([]byte(rogueYAML))
 
 			for run := range 3 {
-				out := rogue.Configure(context.Background())
+				out := rogue.Configure(t.Context())
 				if out.Err == nil {
 					t.Fatalf("run %d: the newer target rendered a prefix the older one holds", run)
 				}
@@ -62,64 +63,88 @@ func TestConflictReportedOnNewerUntilRemoved(t *testing.T) {
 					t.Errorf("run %d: the failed run wrote output or status", run)
 				}
 				// The older target is not disturbed by the newer claim.
-				again := p.configure(orders)
+				again := p.mustConfigure(orders)
 				if !maps.EqualFunc(ordersOut.Files, again.Files, bytes.Equal) {
 					t.Errorf("run %d: the older target's output changed", run)
 				}
 			}
 
 			if resolve == "older target is deleted" {
-				if out := orders.Delete(context.Background()); out.Err != nil {
+				if out := orders.Delete(t.Context()); out.Err != nil {
 					t.Fatal(out.Err)
 				}
-				p.api.Remove(targetsAPI, "team-orders", "orders")
+				p.remove(orders)
 			} else {
-				p.setSpec(orders, "aggregatorRef: {name: portal, namespace: platform}\nservice: {name: orders, port: 8080}\npaths:\n- prefix: /v1/orders\n")
-				p.configure(orders)
+				var spec map[string]any
+				if err := yaml.Unmarshal([]byte("aggregatorRef: {name: portal, namespace: platform}\nservice: {name: orders, port: 8080}\npaths:\n- prefix: /v1/orders\n"), &spec); err != nil {
+					t.Fatal(err)
+				}
+				orders.Object["spec"] = spec
+				p.mustConfigure(orders)
 			}
-			out := p.configure(rogue)
+			out := p.mustConfigure(rogue)
 			if !bytes.Contains(out.Files["httproute_team-billing_rogue.yaml"], []byte("value: /orders")) {
 				t.Errorf("the freed prefix was not rendered: %s", out.Files["httproute_team-billing_rogue.yaml"])
+			}
+			if d := p.denied.All(); len(d) > 0 {
+				t.Errorf("calls outside the Promise's rules: %v", d)
 			}
 		})
 	}
 }
 
-// A target that attaches to another aggregator may use the same prefix.
+// A target that attaches to another aggregator may use the same prefix
+// (against a real API server).
 func TestSamePrefixOnAnotherAggregator(t *testing.T) {
-	p := newPlatform(t, "")
-	p.configure(p.request(readFile(t, "examples/portal.yaml")))
+	p := newServerPlatform(t, targetRules(t))
+	p.mustConfigure(p.request(readFile(t, "examples/portal.yaml")))
 	other := strings.NewReplacer("name: portal", "name: partners", "api.example.com", "partners.example.com").Replace(string(readFile(t, "examples/portal.yaml")))
-	p.configure(p.request([]byte(other)))
-	p.configure(p.request(readFile(t, "examples/orders.yaml")))
-	p.configure(p.request([]byte(strings.Replace(rogueYAML, "name: portal", "name: partners", 1))))
+	p.mustConfigure(p.request([]byte(other)))
+	orders := p.request(readFile(t, "examples/orders.yaml"))
+	p.mustConfigure(orders)
+	// Newer than orders, as it would have to be to lose a conflict.
+	waitPastCreation(t, orders)
+	p.mustConfigure(p.request([]byte(strings.Replace(rogueYAML, "name: portal", "name: partners", 1))))
+	if d := p.denied.All(); len(d) > 0 {
+		t.Errorf("calls outside the Promise's rules: %v", d)
+	}
 }
 
+// TestTargetNeedsItsAggregator runs against a real API server: a target
+// whose aggregator is missing, not configured yet, closed to its namespace
+// or written by a newer release fails, saying which.
 func TestTargetNeedsItsAggregator(t *testing.T) {
 	tests := []struct {
 		name      string
-		aggregate func(p *testPlatform)
+		aggregate func(p *serverPlatform)
 		want      string
 	}{
-		{"missing", func(p *testPlatform) {}, "spec.aggregatorRef: ApiAggregator platform/portal does not exist"},
-		{"not configured yet", func(p *testPlatform) { p.request(readFile(t, "examples/portal.yaml")) }, "ApiAggregator platform/portal has not been configured yet"},
-		{"namespace not admitted", func(p *testPlatform) {
+		{"missing", func(p *serverPlatform) {}, "spec.aggregatorRef: ApiAggregator platform/portal does not exist"},
+		{"not configured yet", func(p *serverPlatform) { p.request(readFile(t, "examples/portal.yaml")) }, "ApiAggregator platform/portal has not been configured yet"},
+		{"namespace not admitted", func(p *serverPlatform) {
 			h := p.request(bytes.Replace(readFile(t, "examples/portal.yaml"), []byte("- team-orders\n"), nil, 1))
-			p.configure(h)
+			if out := p.configure(h); out.Err != nil {
+				t.Fatal(out.Err)
+			}
 		}, `spec.aggregatorRef: ApiAggregator platform/portal does not admit routes from namespace "team-orders"`},
-		{"status from a newer release", func(p *testPlatform) {
+		{"status from a newer release", func(p *serverPlatform) {
 			h := p.request(readFile(t, "examples/portal.yaml"))
 			h.Object["status"] = map[string]any{"apiAggregator": map[string]any{"schemaVersion": 9}}
-			p.store(h)
+			if _, err := p.srv.Apply(t.Context(), h.Object); err != nil {
+				t.Fatal(err)
+			}
 		}, "status.apiAggregator: schema version 9 was written by a newer release"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPlatform(t, "")
+			p := newServerPlatform(t, targetRules(t))
 			tt.aggregate(p)
-			out := p.request(readFile(t, "examples/orders.yaml")).Configure(context.Background())
+			out := p.request(readFile(t, "examples/orders.yaml")).Configure(t.Context())
 			if out.Err == nil || !strings.Contains(kratix.OneLine(out.Err), tt.want) {
 				t.Fatalf("error = %v, want %q", out.Err, tt.want)
+			}
+			if d := p.denied.All(); len(d) > 0 {
+				t.Errorf("calls outside the Promise's rules: %v", d)
 			}
 		})
 	}
