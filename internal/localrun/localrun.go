@@ -256,11 +256,13 @@ func (r *runner) configure(ctx context.Context, obj map[string]any) (*Outcome, e
 		}
 	}
 	kratixsim.MarkCompleted(obj, r.o.Now.UTC().Format(time.RFC3339))
-	still, err := exists(file)
+	var still bool
 	if r.srv != nil {
 		// The stage deletes its request from the server, not the directory.
 		namespace, name := namespaceName(obj)
 		still, err = r.srv.exists(ctx, namespace, name)
+	} else {
+		still, err = exists(file)
 	}
 	if err != nil {
 		return nil, err

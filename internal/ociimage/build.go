@@ -2,7 +2,6 @@ package ociimage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -146,7 +145,7 @@ func PlatformImage(idx v1.ImageIndex, p v1.Platform) (v1.Image, error) {
 			return idx.Image(d.Digest)
 		}
 	}
-	return nil, fmt.Errorf("no image for %s", platformString(p))
+	return nil, fmt.Errorf("no image for %s", p.String())
 }
 
 // Push writes the index, its images and their blobs to ref (a tag), with
@@ -209,6 +208,3 @@ func Sizes(img v1.Image) (int64, error) {
 	}
 	return total, nil
 }
-
-// ErrStop ends a Walk early without an error.
-var ErrStop = errors.New("stop walking")

@@ -32,11 +32,8 @@ import (
 // What every pipeline image declares. The Dockerfile declares the same
 // (a test in test/image compares the two recipes).
 const (
-	// UID and GID are distroless' nonroot user, the runAsUser of every
-	// Promise's pipeline containers.
-	UID = 65532
-	GID = 65532
-	// User is the image config's user.
+	// User is the image config's user: distroless' nonroot user, the
+	// runAsUser of every Promise's pipeline containers.
 	User = "65532:65532"
 	// StagePath is the pipeline's own command, the entrypoint.
 	StagePath = "/stage"
@@ -208,11 +205,11 @@ func Image(layer v1.Layer, platform v1.Platform, meta Meta) (v1.Image, error) {
 		History:   v1.History{Created: created, CreatedBy: "promisekit cmd/pkimage", Comment: "pipeline commands, CA bundle, nonroot user"},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", platformString(platform), err)
+		return nil, fmt.Errorf("image %s: %w", platform.String(), err)
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", platformString(platform), err)
+		return nil, fmt.Errorf("image %s: %w", platform.String(), err)
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture, cf.Variant = platform.OS, platform.Architecture, platform.Variant
@@ -224,7 +221,7 @@ func Image(layer v1.Layer, platform v1.Platform, meta Meta) (v1.Image, error) {
 	cf.Config.Labels = meta.Labels
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", platformString(platform), err)
+		return nil, fmt.Errorf("image %s: %w", platform.String(), err)
 	}
 	return img, nil
 }
@@ -250,23 +247,12 @@ func Index(images []v1.Image, platforms []v1.Platform, labels map[string]string)
 	return idx, nil
 }
 
-func platformString(p v1.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
-}
-
-// ParsePlatform reads "os/arch" or "os/arch/variant".
+// ParsePlatform reads "os/arch" or "os/arch/variant": go-containerregistry's
+// parser, which also takes "linux" or "/amd64", with both parts required.
 func ParsePlatform(s string) (v1.Platform, error) {
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+	p, err := v1.ParsePlatform(s)
+	if err != nil || p.OS == "" || p.Architecture == "" || p.OSVersion != "" {
 		return v1.Platform{}, fmt.Errorf("platform %q: want os/arch[/variant]", s)
 	}
-	p := v1.Platform{OS: parts[0], Architecture: parts[1]}
-	if len(parts) == 3 {
-		p.Variant = parts[2]
-	}
-	return p, nil
+	return *p, nil
 }

@@ -42,9 +42,6 @@ func Walk(img v1.Image, fn func(Entry, []byte) error) error {
 			return fmt.Errorf("%s: entry type %q is neither a directory nor a regular file", p, h.Typeflag)
 		}
 		if err := fn(e, data); err != nil {
-			if errors.Is(err, ErrStop) {
-				return nil
-			}
 			return err
 		}
 	}

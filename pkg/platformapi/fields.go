@@ -24,7 +24,6 @@ type Selecting interface {
 
 var (
 	_ Selecting = (*Client)(nil)
-	_ Selecting = (*Dir)(nil)
 )
 
 // Where returns api with every List selecting the objects whose fields
@@ -121,14 +120,4 @@ func fieldValue(o *kratix.Object, path string) string {
 	}
 	s, _ := v.(string)
 	return s
-}
-
-// ListWhere returns the objects of r in namespace whose fields equal the
-// values given: the directory has no index, so it reads them all.
-func (d *Dir) ListWhere(ctx context.Context, r Resource, namespace string, fields ...Field) ([]*kratix.Object, error) {
-	objs, err := d.List(ctx, r, namespace)
-	if err != nil {
-		return nil, err
-	}
-	return selectFields(objs, fields), nil
 }

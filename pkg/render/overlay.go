@@ -3,7 +3,6 @@ package render
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"carvel.dev/ytt/pkg/files"
 	"carvel.dev/ytt/pkg/yamlmeta"
 	"sigs.k8s.io/yaml"
 )
@@ -192,45 +190,28 @@ func writeFlow(w *bytes.Buffer, v any) error {
 	return nil
 }
 
-// run runs ytt on the documents and the given overlay files.
+// run runs ytt on the documents and the given overlay files: the
+// documents first, then the overlay files by name, as ytt applies overlays
+// in file order.
 func (p *Pass) run(overlays []source) (*yamlmeta.DocumentSet, error) {
-	in := make([]*files.File, 0, len(overlays)+1)
-	for _, s := range append([]source{{path: documentsPath, data: p.in}}, overlays...) {
-		f, err := files.NewFileFromSource(files.NewBytesSource(s.path, s.data))
-		if err != nil {
-			return nil, fmt.Errorf("overlay %s: %w", s.path, err)
-		}
-		in = append(in, f)
-	}
 	opts := options(p.values)
 	opts.FileMarksOpts.FileMarks = []string{documentsPath + ":type=yaml-plain"}
-	// The documents first, then the overlay files by name: ytt applies
-	// overlays in file order.
-	out := runLocked(opts, files.NewSortedFiles(in))
-	if out.Err != nil {
-		// Some of ytt's messages start with a line break: the error is
-		// shown on one line, after this prefix.
-		return nil, fmt.Errorf("applying overlays: %s", strings.TrimLeft(out.Err.Error(), " \n"))
-	}
-	if out.DocSet == nil {
-		return nil, errors.New("applying overlays: no output")
-	}
-	return out.DocSet, nil
+	return run(opts, append([]source{{path: documentsPath, data: p.in}}, overlays...), "applying overlays")
 }
 
 // documents converts ytt's output into JSON objects, keeping each one's
-// node; empty documents are dropped.
+// node (for Origin); empty documents are dropped.
 func documents(ds *yamlmeta.DocumentSet) ([]json.RawMessage, []*yamlmeta.Document, error) {
 	docs := make([]json.RawMessage, 0, len(ds.Items))
 	nodes := make([]*yamlmeta.Document, 0, len(ds.Items))
 	for i, d := range ds.Items {
 		y, err := d.AsYAMLBytes()
 		if err != nil {
-			return nil, nil, fmt.Errorf("document %d after the overlays: %w", i, err)
+			return nil, nil, fmt.Errorf("output document %d: %w", i, err)
 		}
 		js, err := yaml.YAMLToJSONStrict(y)
 		if err != nil {
-			return nil, nil, fmt.Errorf("document %d after the overlays: %w", i, err)
+			return nil, nil, fmt.Errorf("output document %d: %w", i, err)
 		}
 		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
 			continue

@@ -12,9 +12,7 @@
 package render
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -24,7 +22,7 @@ import (
 	"carvel.dev/ytt/pkg/cmd/template"
 	"carvel.dev/ytt/pkg/cmd/ui"
 	"carvel.dev/ytt/pkg/files"
-	"sigs.k8s.io/yaml"
+	"carvel.dev/ytt/pkg/yamlmeta"
 )
 
 // yttMu serialises renders: the race is in ytt's package-level state
@@ -120,37 +118,34 @@ func (t *Templates) Render(values any) ([]json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := make([]*files.File, 0, len(t.sources))
-	for _, s := range t.sources {
+	ds, err := run(options(valuesYAML), t.sources, "rendering templates")
+	if err != nil {
+		return nil, err
+	}
+	docs, _, err := documents(ds)
+	return docs, err
+}
+
+// run runs ytt on sources with opts and returns the documents it wrote;
+// what names the run in errors. ytt's messages may start with a line
+// break: the error is shown on one line, after what.
+func run(opts *template.Options, sources []source, what string) (*yamlmeta.DocumentSet, error) {
+	in := make([]*files.File, 0, len(sources))
+	for _, s := range sources {
 		f, err := files.NewFileFromSource(files.NewBytesSource(s.path, s.data))
 		if err != nil {
-			return nil, fmt.Errorf("template %s: %w", s.path, err)
+			return nil, fmt.Errorf("%s: %s: %w", what, s.path, err)
 		}
 		in = append(in, f)
 	}
-	out := runLocked(options(valuesYAML), files.NewSortedFiles(in))
+	out := runLocked(opts, files.NewSortedFiles(in))
 	if out.Err != nil {
-		return nil, fmt.Errorf("rendering templates: %w", out.Err)
+		return nil, fmt.Errorf("%s: %s", what, strings.TrimLeft(out.Err.Error(), " \n"))
 	}
 	if out.DocSet == nil {
-		return nil, errors.New("rendering templates: no output")
+		return nil, fmt.Errorf("%s: no output", what)
 	}
-	docs := make([]json.RawMessage, 0, len(out.DocSet.Items))
-	for i, d := range out.DocSet.Items {
-		y, err := d.AsYAMLBytes()
-		if err != nil {
-			return nil, fmt.Errorf("rendered document %d: %w", i, err)
-		}
-		js, err := yaml.YAMLToJSONStrict(y)
-		if err != nil {
-			return nil, fmt.Errorf("rendered document %d: %w", i, err)
-		}
-		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
-			continue
-		}
-		docs = append(docs, js)
-	}
-	return docs, nil
+	return out.DocSet, nil
 }
 
 // dataValues encodes values for ytt as indented JSON, which is YAML too.

@@ -91,7 +91,7 @@ type overlayValues struct {
 // runs), then enforces the rules no overlay may break. A run with no
 // overlays, no documents or a workflow control is left as it is.
 func applyOverlays(set *render.Overlays, req *kratix.Request, res *kratix.Result) error {
-	if set.Empty() || res.Control != nil || req.Env.WorkflowAction != kratix.ActionConfigure || len(res.Documents) == 0 {
+	if set.Empty() || res.Control != nil || len(res.Documents) == 0 {
 		return nil
 	}
 	var dirs []string

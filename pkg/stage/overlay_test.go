@@ -238,11 +238,21 @@ func TestOverlaysConfig(t *testing.T) {
 }
 
 // TestOverlaysNotOnDelete: a delete run writes no documents; its overlays
-// are not run, so a broken overlay set cannot stop a delete.
+// are neither read nor run, so a broken overlay set, or a missing overlay
+// directory, cannot stop a delete.
 func TestOverlaysNotOnDelete(t *testing.T) {
 	req := request(t, kratix.ActionDelete, vault, writeOverlays(t, map[string]string{"bad.yml": "#@ nope(\n"}, ""))
 	if _, err := sealStage().Workflows().ResourceDelete(context.Background(), req); err != nil {
 		t.Errorf("delete with a broken overlay set: %v", err)
+	}
+	missing := "overlays: " + filepath.Join(t.TempDir(), "absent") + "\n"
+	req = request(t, kratix.ActionDelete, vault, missing)
+	if _, err := sealStage().Workflows().ResourceDelete(context.Background(), req); err != nil {
+		t.Errorf("delete with a missing overlay directory: %v", err)
+	}
+	req = request(t, kratix.ActionConfigure, vault, missing)
+	if _, err := sealStage().Workflows().ResourceConfigure(context.Background(), req); err == nil || !strings.Contains(err.Error(), "config.overlays") {
+		t.Errorf("configure with a missing overlay directory: %v; want config.overlays named", err)
 	}
 	req = request(t, kratix.ActionConfigure, vault, writeOverlays(t, map[string]string{"bad.yml": "#@ nope(\n"}, ""))
 	if _, err := sealStage().Workflows().ResourceConfigure(context.Background(), req); err == nil || !strings.Contains(err.Error(), "bad.yml") {

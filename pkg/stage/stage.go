@@ -233,8 +233,12 @@ func (s *Stage[Spec, Config, State, Outside]) decide(req *kratix.Request, decide
 	if in.Config, err = s.Config.Load(req.ConfigPath); err != nil {
 		return nil, nil, err
 	}
-	if in.overlays, err = loadOverlays(in.Config); err != nil {
-		return nil, nil, fmt.Errorf("platform configuration: %w", err)
+	// Overlays pass over what a configure writes; a delete writes nothing,
+	// and a broken overlay directory must not keep it from running.
+	if req.Env.WorkflowAction == kratix.ActionConfigure {
+		if in.overlays, err = loadOverlays(in.Config); err != nil {
+			return nil, nil, fmt.Errorf("platform configuration: %w", err)
+		}
 	}
 	if err := obj.DecodeSpec(&in.Spec); err != nil {
 		if req.Env.WorkflowAction != kratix.ActionDelete {

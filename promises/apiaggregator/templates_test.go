@@ -25,10 +25,10 @@ var templateCases = []struct {
 	stage          string
 	values         stageValues
 }{
-	{"aggregator-gateway", EnvoyGateway, aggregatorTemplates, fullAggregator(nil, clientIP{TrustedHops: ptr[int32](2)})},
+	{"aggregator-gateway", EnvoyGateway, aggregatorTemplates, fullAggregator(nil, clientIP{TrustedHops: new(int32(2))})},
 	{"aggregator-listenerset", EnvoyGateway, aggregatorTemplates, fullAggregator(&GatewayRef{Namespace: "gateways", Name: "shared"}, clientIP{TrustedCIDRs: []string{"10.0.0.0/8", "2001:db8::/32"}})},
 	{"target", EnvoyGateway, targetTemplates, fullTarget(true)},
-	{"aggregator-gateway", KGateway, aggregatorTemplates, fullAggregator(nil, clientIP{TrustedHops: ptr[int32](1)})},
+	{"aggregator-gateway", KGateway, aggregatorTemplates, fullAggregator(nil, clientIP{TrustedHops: new(int32(1))})},
 	{"target", KGateway, targetTemplates, fullTarget(true)},
 	{"aggregator-gateway", Traefik, aggregatorTemplates, fullAggregator(nil, clientIP{})},
 	{"target", Traefik, targetTemplates, fullTarget(true)},
@@ -36,8 +36,6 @@ var templateCases = []struct {
 	{"aggregator-gateway", NoImplementation, aggregatorTemplates, fullAggregator(nil, clientIP{})},
 	{"target", NoImplementation, targetTemplates, fullTarget(false)},
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // fullAggregator is an aggregator's values with every optional value set
 // (clientIP only when it has a setting).

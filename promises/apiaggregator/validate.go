@@ -204,7 +204,7 @@ func checkLabelValue(v string) string {
 // usually means a typo, is not silently widened.
 func checkCIDR(s string) string {
 	p, err := netip.ParsePrefix(s)
-	if err != nil || p.Addr().Zone() != "" {
+	if err != nil {
 		return `must be a CIDR such as "10.0.0.0/8" or "2001:db8::/32"`
 	}
 	if p.Addr().Is4In6() {

@@ -270,11 +270,19 @@ func TestExpiredEnvironmentDeletesItsRequestOnAPIServer(t *testing.T) {
 		t.Errorf("calls outside the Promise's rules:\n%s", strings.Join(d, "\n"))
 	}
 
-	// Negative control: without the Promise's delete rule the same call
-	// is refused, naming the verb and the resource.
+	// Negative control: the Promise's rules without their delete verb
+	// refuse the same call, naming the verb and the resource.
+	var lessRules []apiserver.Rule
+	for _, rule := range rules {
+		rule.Verbs = slices.DeleteFunc(slices.Clone(rule.Verbs), func(v string) bool { return v == "delete" })
+		lessRules = append(lessRules, rule)
+	}
+	if slices.EqualFunc(lessRules, rules, func(a, b apiserver.Rule) bool { return slices.Equal(a.Verbs, b.Verbs) }) {
+		t.Fatal("the Promise grants no delete to take away")
+	}
 	var none apiserver.Denials
 	bare, err := srv.PlatformClient(func(next http.RoundTripper) http.RoundTripper {
-		return apiserver.RuleTransport(nil, pipelineNS, none.Add, next)
+		return apiserver.RuleTransport(lessRules, pipelineNS, none.Add, next)
 	})
 	if err != nil {
 		t.Fatal(err)
