@@ -44,6 +44,7 @@ func run() error {
 		outFile = flag.String("o", "", "also write the report to this Markdown file")
 		filter  = flag.String("run", "", "only scenarios whose name matches this regexp")
 		batchN  = flag.Int("batch", 1000, "requests per batch")
+		keep    = flag.Bool("keep", false, "keep each scenario's pod and print the command that runs its stage again, for a profiler")
 	)
 	flag.Parse()
 	match, err := regexp.Compile(*filter)
@@ -63,7 +64,7 @@ func run() error {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "timing %s …\n", s.Name)
-		row, err := timeScenario(ctx, root, *binDir, s, *n)
+		row, err := timeScenario(ctx, root, *binDir, s, *n, *keep)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.Name, err)
 		}

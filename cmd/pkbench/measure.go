@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/promisekit/promisekit/internal/benchkit"
@@ -86,14 +87,20 @@ func runCommand(p *benchkit.Pod, cmd *exec.Cmd, launcher string) (sample, error)
 
 // timeScenario times a scenario and the floor alternately, n runs each,
 // after a few untimed warm-up runs of both.
-func timeScenario(ctx context.Context, root, binDir string, s benchkit.Scenario, n int) (row, error) {
+//
+// With keep, the workspace stays and the command that runs the stage again
+// in it is printed; a scenario that needs a server it started is not
+// runnable that way once pkbench has exited.
+func timeScenario(ctx context.Context, root, binDir string, s benchkit.Scenario, n int, keep bool) (row, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops servers the scenario started
 	ws, err := newWorkspace(root, binDir)
 	if err != nil {
 		return row{}, err
 	}
-	defer os.RemoveAll(ws.Dir)
+	if !keep {
+		defer os.RemoveAll(ws.Dir)
+	}
 	inv, err := s.Prepare(ctx, ws)
 	if err != nil {
 		return row{}, fmt.Errorf("preparing: %w", err)
@@ -104,6 +111,10 @@ func timeScenario(ctx context.Context, root, binDir string, s benchkit.Scenario,
 	}
 	stage := filepath.Join(ws.BinDir, s.Binary)
 	floor := filepath.Join(ws.BinDir, "floor")
+	if keep {
+		cmd := p.Command(ctx, stage, inv)
+		fmt.Fprintf(os.Stderr, "kept: env -i %s %s\n", strings.Join(cmd.Env, " "), stage)
+	}
 	const warmup = 5
 	var stageRuns, floorRuns []sample
 	for i := range n + warmup {

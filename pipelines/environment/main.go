@@ -14,11 +14,12 @@ import (
 	"syscall"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/overlays"
 	"github.com/promisekit/promisekit/promises/environment"
 )
 
 func main() {
-	kratix.Main("environment", environment.Workflows(environment.Outside{HandOver: handOver}))
+	kratix.Main("environment", environment.Workflows(environment.Outside{HandOver: handOver, Overlays: overlays.Sibling()}))
 }
 
 // handOver replaces this process with environment-aws, found next to this

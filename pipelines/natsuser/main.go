@@ -5,9 +5,10 @@ package main
 
 import (
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/overlays"
 	"github.com/promisekit/promisekit/promises/natsuser"
 )
 
 func main() {
-	kratix.Main("natsuser", natsuser.Workflows(natsuser.Outside{}))
+	kratix.Main("natsuser", natsuser.Workflows(natsuser.Outside{Overlays: overlays.Sibling()}))
 }

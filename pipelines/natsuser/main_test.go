@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,33 +11,62 @@ import (
 
 	"github.com/promisekit/promisekit/internal/devkeys"
 	"github.com/promisekit/promisekit/internal/leakcheck"
+	"github.com/promisekit/promisekit/internal/overlaytest"
 )
 
-// TestBinary runs the built binary as Kratix would: a valid request is
-// served silently, an invalid one exits 1 with one line on stderr naming
-// the field and writes nothing, and nothing secret reaches any stream or
-// file.
+// TestBinary runs the built binaries as Kratix would, the stage and its
+// overlay sibling side by side as in the image: a valid request is served
+// silently, an invalid one exits 1 with one line on stderr naming the
+// field and writes nothing, a platform's overlays run in the sibling and
+// a refusal of theirs names the overlay file, and nothing secret reaches
+// any stream or file.
 func TestBinary(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "natsuser")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "./...").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	keys, err := devkeys.Generate(filepath.Join(dir, "keys"), devkeys.Options{Bits: 2048})
 	if err != nil {
 		t.Fatal(err)
 	}
+	base, err := os.ReadFile(keys.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withOverlays := func(name, body string) string {
+		overlayDir := filepath.Join(dir, "overlays-"+name)
+		if err := os.MkdirAll(overlayDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(overlayDir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, name+".config.yaml")
+		if err := os.WriteFile(file, []byte(overlaytest.Config(string(base), overlayDir)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	labelled := withOverlays("labels.yml", "#@ load(\"@ytt:overlay\", \"overlay\")\n#@overlay/match by=overlay.all, expects=\"1+\"\n---\nmetadata:\n  #@overlay/match missing_ok=True\n  labels:\n    #@overlay/match missing_ok=True\n    platform.example.com/team: orders\n")
+	plain := withOverlays("secret.yml", "---\napiVersion: v1\nkind: Secret\nmetadata: {name: copy, namespace: team-orders}\n")
 	tests := []struct {
 		name       string
 		action     string
 		spec       string
+		config     string
 		wantStderr string
 		wantFiles  int
+		wantOutput string // in the output file
 	}{
 		{name: "configure", action: "configure", spec: `{publish: {allow: ["orders.>"]}}`, wantFiles: 1},
 		{name: "invalid subject", action: "configure", spec: `{publish: {allow: ["orders created"]}}`,
 			wantStderr: `natsuser: spec.publish.allow[0]: "orders created" is not a NATS subject: dot-separated tokens of printable ASCII without spaces, '*' as a whole token, '>' only as the last` + "\n"},
 		{name: "delete", action: "delete", spec: `{}`},
+		{name: "overlays", action: "configure", spec: `{publish: {allow: ["orders.>"]}}`, config: labelled, wantFiles: 1,
+			wantOutput: "platform.example.com/team: orders"},
+		{name: "overlay refused", action: "configure", spec: `{publish: {allow: ["orders.>"]}}`, config: plain,
+			wantStderr: `natsuser: config.overlays: secret.yml:3: writes Secret "copy" in plain text to the state store: seal it (SealedSecret) instead` + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,7 +88,7 @@ func TestBinary(t *testing.T) {
 				"KRATIX_INPUT_FILE=" + input,
 				"KRATIX_OUTPUT_DIR=" + filepath.Join(pod, "output"),
 				"KRATIX_METADATA_DIR=" + filepath.Join(pod, "metadata"),
-				"PROMISEKIT_CONFIG=" + keys.ConfigFile,
+				"PROMISEKIT_CONFIG=" + cmp.Or(tt.config, keys.ConfigFile),
 			}
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -82,6 +112,13 @@ func TestBinary(t *testing.T) {
 			for _, e := range entries {
 				if !e.IsDir() {
 					files++
+					data, err := os.ReadFile(filepath.Join(pod, "output", e.Name()))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Contains(data, []byte(tt.wantOutput)) {
+						t.Errorf("%s:\n%s\nwant it to hold %q", e.Name(), data, tt.wantOutput)
+					}
 				}
 			}
 			if files != tt.wantFiles {

@@ -74,16 +74,19 @@ func composeMetadata(dir, stage string, statusJS []byte, sels []DestinationSelec
 	}
 
 	next := metadataRecord{StatusKeys: slices.Sorted(maps.Keys(ours)), Control: control != nil}
+	var dirs []string
 	for _, s := range sels {
-		next.SelectorDirs = append(next.SelectorDirs, filepath.Clean(s.Directory))
+		dirs = append(dirs, filepath.Clean(s.Directory))
 	}
+	next.SelectorDirs = union(nil, dirs)
 	// Record the union first: a crash between the writes below must still
 	// let the next attempt find everything this stage wrote.
-	if err := writeMetadataRecord(recordFile, metadataRecord{
+	both := metadataRecord{
 		StatusKeys:   union(prev.StatusKeys, next.StatusKeys),
 		SelectorDirs: union(prev.SelectorDirs, next.SelectorDirs),
 		Control:      prev.Control || next.Control,
-	}); err != nil {
+	}
+	if err := writeMetadataRecord(recordFile, both); err != nil {
 		return err
 	}
 
@@ -118,6 +121,9 @@ func composeMetadata(dir, stage string, statusJS []byte, sels []DestinationSelec
 		if err := writeMetadata(dir, controlFile, nil); err != nil {
 			return err
 		}
+	}
+	if slices.Equal(both.StatusKeys, next.StatusKeys) && slices.Equal(both.SelectorDirs, next.SelectorDirs) && both.Control == next.Control {
+		return nil // the record already says exactly this
 	}
 	return writeMetadataRecord(recordFile, next)
 }

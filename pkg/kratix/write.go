@@ -244,7 +244,8 @@ func replaceOutput(p Paths, stage string, files map[string][]byte) error {
 	}
 	// Record old and new together before touching the output, so that a
 	// crash during the swap still lets the next attempt find every file.
-	if err := writeRecord(recordFile, union(previous, names)); err != nil {
+	both := union(previous, names)
+	if err := writeRecord(recordFile, both); err != nil {
 		return err
 	}
 	for _, name := range previous {
@@ -270,6 +271,9 @@ func replaceOutput(p Paths, stage string, files map[string][]byte) error {
 		if err := os.Rename(filepath.Join(staging, filepath.FromSlash(name)), dst); err != nil {
 			return fmt.Errorf("moving output %s into place: %w", name, err)
 		}
+	}
+	if slices.Equal(both, names) {
+		return nil // the record already says exactly this (a first run, or the same files)
 	}
 	return writeRecord(recordFile, names)
 }

@@ -5,18 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
+	"carvel.dev/ytt/pkg/orderedmap"
 	"carvel.dev/ytt/pkg/yamlmeta"
-	"sigs.k8s.io/yaml"
-)
 
-// MaxOverlayBytes bounds an overlay set: a ConfigMap holds at most 1 MiB,
-// so a larger set is not one the Promise mounted.
-const MaxOverlayBytes = 1 << 20
+	"github.com/promisekit/promisekit/pkg/overlays"
+)
 
 // documentsPath is the name under which the stage's documents are given to
 // ytt. It holds a '/', which no file of a ConfigMap can, so no overlay
@@ -24,70 +20,20 @@ const MaxOverlayBytes = 1 << 20
 // template, so nothing in a request can run as ytt code.
 const documentsPath = "stage/documents.yml"
 
-// Overlays is a platform's overlay set: ytt files that every document a
-// stage writes passes through. It is safe for concurrent use.
+// Overlays is a platform's overlay set (package overlays) made ready for
+// ytt. It is safe for concurrent use.
 type Overlays struct {
-	dir     string
 	sources []source // by name
 }
 
-// ReadOverlays reads the overlay set in dir: the regular files at its top
-// level whose names do not start with '.'. A mounted ConfigMap holds each
-// key as a symbolic link to ..data/<key>, and ..data and a timestamped
-// directory beside it: those hold the same files again and are skipped.
-// Files must be ytt templates (.yml, .yaml) or Starlark (.star); a set
-// without files is empty, and changes nothing.
-func ReadOverlays(dir string) (*Overlays, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
+// NewOverlays returns set's files as ytt sources.
+func NewOverlays(set *overlays.Set) *Overlays {
+	o := &Overlays{}
+	for _, f := range set.Files {
+		o.sources = append(o.sources, source{path: f.Name, data: f.Data})
 	}
-	o := &Overlays{dir: dir}
-	total := 0
-	for _, e := range entries { // os.ReadDir sorts by name
-		name := e.Name()
-		if strings.HasPrefix(name, ".") {
-			continue
-		}
-		p := filepath.Join(dir, name)
-		fi, err := os.Stat(p) // follows the ConfigMap's links
-		if err != nil {
-			return nil, err
-		}
-		if !fi.Mode().IsRegular() {
-			continue
-		}
-		switch filepath.Ext(name) {
-		case ".yml", ".yaml", ".star":
-		default:
-			return nil, fmt.Errorf("%s: not an overlay file: ytt overlays end in .yml or .yaml, libraries in .star", name)
-		}
-		if total += int(fi.Size()); total > MaxOverlayBytes {
-			return nil, fmt.Errorf("the overlay files exceed %d bytes, more than a ConfigMap holds", MaxOverlayBytes)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		o.sources = append(o.sources, source{path: name, data: data})
-	}
-	return o, nil
+	return o
 }
-
-// Empty reports whether the set has no files: then there is nothing to run.
-func (o *Overlays) Empty() bool { return o == nil || len(o.sources) == 0 }
-
-// Files names the set's files, in the order ytt applies them.
-func (o *Overlays) Files() []string {
-	names := make([]string, len(o.sources))
-	for i, s := range o.sources {
-		names[i] = s.path
-	}
-	return names
-}
-
-// Dir is the directory the set was read from.
-func (o *Overlays) Dir() string { return o.dir }
 
 // Pass is the outcome of one overlay pass.
 type Pass struct {
@@ -200,26 +146,40 @@ func (p *Pass) run(overlays []source) (*yamlmeta.DocumentSet, error) {
 }
 
 // documents converts ytt's output into JSON objects, keeping each one's
-// node (for Origin); empty documents are dropped.
+// node (for Origin); empty documents are dropped. Keys come out sorted, as
+// everywhere in our output.
 func documents(ds *yamlmeta.DocumentSet) ([]json.RawMessage, []*yamlmeta.Document, error) {
 	docs := make([]json.RawMessage, 0, len(ds.Items))
 	nodes := make([]*yamlmeta.Document, 0, len(ds.Items))
 	for i, d := range ds.Items {
-		y, err := d.AsYAMLBytes()
+		v, err := plainValue(d)
 		if err != nil {
 			return nil, nil, fmt.Errorf("output document %d: %w", i, err)
 		}
-		js, err := yaml.YAMLToJSONStrict(y)
-		if err != nil {
-			return nil, nil, fmt.Errorf("output document %d: %w", i, err)
-		}
-		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+		if v == nil {
 			continue
+		}
+		js, err := json.Marshal(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("output document %d: %w", i, err)
 		}
 		docs = append(docs, js)
 		nodes = append(nodes, d)
 	}
 	return docs, nodes, nil
+}
+
+// plainValue is a document's value as Go maps and slices, as ytt's own
+// JSON output makes it. ytt panics on a map key that is not a string (a
+// YAML 1: or true: key, which no Kubernetes object has): that is an
+// error here, not a crash.
+func plainValue(d *yamlmeta.Document) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("a map key is not a string (%v): quote it", r)
+		}
+	}()
+	return orderedmap.Conversion{Object: d.AsInterface()}.AsUnorderedStringMaps(), nil
 }
 
 // Origin returns "file:line" of the overlay line that set the node at path

@@ -4,44 +4,23 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/promisekit/promisekit/pkg/overlays"
 )
 
-// overlayDir writes files into a directory laid out as the kubelet mounts
-// a ConfigMap: each key a link to ..data/<key>, ..data a link to a
-// timestamped directory holding the files.
-func overlayDir(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	stamp := filepath.Join(dir, "..2026_12_06_04_50_00.123456789")
-	if err := os.Mkdir(stamp, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(stamp, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(filepath.Join("..data", name), filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink(filepath.Base(stamp), filepath.Join(dir, "..data")); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
+// readOverlays is the overlay set of files, in ytt's order (by name).
 func readOverlays(t testing.TB, files map[string]string) *Overlays {
 	t.Helper()
-	o, err := ReadOverlays(overlayDir(t, files))
-	if err != nil {
-		t.Fatalf("ReadOverlays: %v", err)
+	set := &overlays.Set{Dir: "test"}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		set.Files = append(set.Files, overlays.File{Name: name, Data: []byte(files[name])})
 	}
-	return o
+	return NewOverlays(set)
 }
 
 var stageDocs = []json.RawMessage{
@@ -239,28 +218,6 @@ func TestDocumentStarts(t *testing.T) {
 		if fmt.Sprint(lines) != fmt.Sprint(tc.lines) {
 			t.Errorf("%q: documents start on lines %v, want %v", tc.src, lines, tc.lines)
 		}
-	}
-}
-
-func TestReadOverlays(t *testing.T) {
-	o := readOverlays(t, map[string]string{"b.yaml": "a: 1\n", "a.yml": "a: 1\n", "lib.star": "x = 1\n"})
-	if got, want := strings.Join(o.Files(), ","), "a.yml,b.yaml,lib.star"; got != want {
-		t.Errorf("Files() = %s, want %s (the ConfigMap's ..data and timestamped directory skipped)", got, want)
-	}
-	if o.Empty() {
-		t.Error("a set with files is empty")
-	}
-	if e := readOverlays(t, nil); !e.Empty() {
-		t.Errorf("an empty ConfigMap gives %v, want an empty set", e.Files())
-	}
-	if _, err := ReadOverlays(overlayDir(t, map[string]string{"labels.json": "{}"})); err == nil || !strings.Contains(err.Error(), "labels.json: not an overlay file") {
-		t.Errorf("a .json file: %v, want it refused by name", err)
-	}
-	if _, err := ReadOverlays(overlayDir(t, map[string]string{"big.yml": strings.Repeat("#", MaxOverlayBytes+1)})); err == nil || !strings.Contains(err.Error(), "exceed") {
-		t.Errorf("an oversized set: %v, want it refused", err)
-	}
-	if _, err := ReadOverlays(filepath.Join(t.TempDir(), "absent")); !os.IsNotExist(err) {
-		t.Errorf("an absent directory: %v, want not-exist", err)
 	}
 }
 

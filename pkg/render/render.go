@@ -1,6 +1,6 @@
 // Package render runs ytt in-process: a stage's templates embedded in its
 // binary (Load, LoadSets, Render), and the platform's overlays over the
-// documents a stage writes (ReadOverlays, Apply; overlay.go).
+// documents a stage writes (NewOverlays, Apply; overlay.go).
 //
 // Each template set holds ytt templates and a `#@data/values-schema` file.
 // The stage passes its data values as a Go value; ytt checks them against

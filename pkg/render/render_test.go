@@ -186,6 +186,22 @@ func TestRenderDropsEmptyDocuments(t *testing.T) {
 	}
 }
 
+// TestRenderNonStringKey: a map key that is not a string (a YAML 1: or
+// true:) has no JSON form; it is an error naming the document, not a
+// crash, and not quietly turned into a string.
+func TestRenderNonStringKey(t *testing.T) {
+	for _, body := range []string{"kind: ConfigMap\ndata:\n  1: one\n", "kind: ConfigMap\ndata:\n  true: \"y\"\n"} {
+		tp, err := Load(fstest.MapFS{"t/cm.yml": {Data: []byte(body)}}, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, err := tp.Render(map[string]any{})
+		if err == nil || !strings.Contains(err.Error(), "output document 0: a map key is not a string") {
+			t.Errorf("%q: Render = %s, %v; want the key refused", body, docsString(docs), err)
+		}
+	}
+}
+
 // TestRenderDeterministic: the same values give byte-identical output, also
 // from a second Load and from another fs.FS.
 func TestRenderDeterministic(t *testing.T) {

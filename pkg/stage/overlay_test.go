@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/overlays/pass"
 )
 
 // The overlay test promise writes a ConfigMap and a SealedSecret to the
@@ -31,8 +32,9 @@ type sealedSecret struct {
 
 func sealStage() *Stage[sealSpec, sealConfig, struct{}, struct{}] {
 	return &Stage[sealSpec, sealConfig, struct{}, struct{}]{
-		API:    API{APIVersion: "test.promisekit.dev/v1", Kind: "Vault"},
-		Config: ConfigFile[sealConfig]{Default: func() *sealConfig { return &sealConfig{} }},
+		API:      API{APIVersion: "test.promisekit.dev/v1", Kind: "Vault"},
+		Config:   ConfigFile[sealConfig]{Default: func() *sealConfig { return &sealConfig{} }},
+		Overlays: pass.Run,
 		Configure: func(in *Input[sealSpec, sealConfig, struct{}]) (Plan[struct{}], error) {
 			dir := in.Spec.Destination
 			res := &kratix.Result{Message: "sealed", Documents: []kratix.Document{
@@ -257,5 +259,17 @@ func TestOverlaysNotOnDelete(t *testing.T) {
 	req = request(t, kratix.ActionConfigure, vault, writeOverlays(t, map[string]string{"bad.yml": "#@ nope(\n"}, ""))
 	if _, err := sealStage().Workflows().ResourceConfigure(context.Background(), req); err == nil || !strings.Contains(err.Error(), "bad.yml") {
 		t.Errorf("configure with a broken overlay set: %v; want the file named", err)
+	}
+}
+
+// TestOverlaysWithoutRunner: a stage built without a way to run overlays
+// fails a run on a platform that has some, rather than writing the
+// documents unchanged.
+func TestOverlaysWithoutRunner(t *testing.T) {
+	s := sealStage()
+	s.Overlays = nil
+	req := request(t, kratix.ActionConfigure, vault, writeOverlays(t, map[string]string{"a.yml": "#@ load(\"@ytt:overlay\", \"overlay\")\n"}, ""))
+	if _, err := s.Workflows().ResourceConfigure(context.Background(), req); err == nil || !strings.Contains(err.Error(), "no way to run them") {
+		t.Errorf("overlays without a runner: %v; want a refusal to run", err)
 	}
 }

@@ -46,8 +46,8 @@ import (
 	"time"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/overlays"
 	"github.com/promisekit/promisekit/pkg/platformconfig"
-	"github.com/promisekit/promisekit/pkg/render"
 	"github.com/promisekit/promisekit/pkg/state"
 )
 
@@ -78,7 +78,7 @@ type Input[Spec, Config, State any] struct {
 	Found bool
 
 	// overlays is the platform's overlay set (step 3); nil for none.
-	overlays *render.Overlays
+	overlays *overlays.Set
 }
 
 // Plan is what Decide returns: every choice the run could make without
@@ -150,6 +150,10 @@ type Stage[Spec, Config, State, Outside any] struct {
 	Bind func(in *Input[Spec, Config, State]) error
 	// Deadline bounds the whole run, from the configuration; 0: none.
 	Deadline func(*Config) time.Duration
+	// Overlays runs a pass of the platform's overlays (overlay.go): in
+	// process (package overlays/pass) in a binary that links ytt anyway,
+	// else overlays.Sibling. Nil refuses a platform that has overlays.
+	Overlays overlays.Runner
 	Outside  Outside
 	// Configure and Delete are the resource workflows; Delete may be nil
 	// when the stage has nothing outside to undo (Kratix removes the
@@ -212,7 +216,7 @@ func (s *Stage[Spec, Config, State, Outside]) run(ctx context.Context, req *krat
 	if err != nil {
 		return failed(in, err)
 	}
-	if res, err = finish(in.Request, in.overlays, res); err != nil {
+	if res, err = finish(in.Request, s.Overlays, in.overlays, res); err != nil {
 		return failed(in, err)
 	}
 	return res, nil
@@ -297,11 +301,11 @@ func (s *Stage[Spec, Config, State, Outside]) removed(in *Input[Spec, Config, St
 // platform's overlays over every document, and the end of a run of
 // retries. A document an overlay breaks is the platform's error, reported
 // as a refusal (config.overlays), with the earlier output kept.
-func finish(req *kratix.Request, overlays *render.Overlays, res *kratix.Result) (*kratix.Result, error) {
+func finish(req *kratix.Request, run overlays.Runner, set *overlays.Set, res *kratix.Result) (*kratix.Result, error) {
 	if res == nil {
 		return nil, fmt.Errorf("stage returned no result")
 	}
-	if err := applyOverlays(overlays, req, res); err != nil {
+	if err := applyOverlays(run, set, req, res); err != nil {
 		return nil, err
 	}
 	res.ClearStatus(req.Object, retryKey) // a run that goes through ends a count of retries

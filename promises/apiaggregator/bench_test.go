@@ -98,7 +98,7 @@ func BenchmarkConfigureTarget(b *testing.B) {
 				"metadata": map[string]any{"name": "portal", "namespace": "platform", "creationTimestamp": t0.Format(time.RFC3339)},
 				"status": map[string]any{"apiAggregator": map[string]any{
 					"schemaVersion": 1, "hostname": "api.example.com", "implementation": EnvoyGateway,
-					"parent":          map[string]any{"kind": "Gateway", "namespace": "gateways", "name": "portal", "sectionName": listenerHTTPS},
+					"parent":          map[string]any{"kind": "Gateway", "namespace": "platform", "name": "portal", "sectionName": listenerHTTPS},
 					"routeNamespaces": map[string]any{"names": []any{"team-orders"}},
 				}},
 			})

@@ -29,6 +29,7 @@ package apiaggregator
 
 import (
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/overlays/pass"
 	"github.com/promisekit/promisekit/pkg/platformapi"
 	"github.com/promisekit/promisekit/pkg/stage"
 )
@@ -79,6 +80,7 @@ func newStage[Spec any](o Outside, kind string, decide stage.Decide[Spec, Config
 		API:       stage.API{APIVersion: APIVersion, Kind: kind},
 		Config:    configFile,
 		Deadline:  (*Config).deadline,
+		Overlays:  pass.Run, // in process: this binary links ytt for its templates anyway
 		Outside:   o,
 		Configure: decide,
 	}

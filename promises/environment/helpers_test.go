@@ -12,6 +12,7 @@ import (
 	"github.com/promisekit/promisekit/internal/kratixsim"
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/overlays/pass"
 	"github.com/promisekit/promisekit/promises/environment/awsinfra/awsapi"
 )
 
@@ -111,6 +112,7 @@ func newPipeline(t testing.TB, object []byte, configFile string, deleteRequest f
 			}
 			return deleteRequest(ctx, req)
 		},
+		Overlays: pass.Run,
 	}
 	p := &pipeline{Harness: stagetest.New(t, "environment", Workflows(outside), configureWorkflow, object)}
 	if configFile != "" {

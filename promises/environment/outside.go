@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/overlays"
 	"github.com/promisekit/promisekit/promises/environment/awsinfra"
 )
 
@@ -35,6 +36,10 @@ type Outside struct {
 	// failure. It is called before anything is written or changed. Nil
 	// makes a missing client an error.
 	HandOver func() error
+	// Overlays runs the platform's overlays: main runs them in the
+	// sibling binary (overlays.Sibling), since neither environment binary
+	// links ytt.
+	Overlays overlays.Runner
 }
 
 // newAWS returns an AWS client for region, as cfg configures it.

@@ -1,10 +1,11 @@
 package natsuser
 
 import (
-	"github.com/promisekit/promisekit/pkg/k8sname"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/promisekit/promisekit/pkg/k8sname"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
 )

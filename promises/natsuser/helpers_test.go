@@ -24,6 +24,7 @@ import (
 	"github.com/promisekit/promisekit/internal/leakcheck"
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/overlays/pass"
 	"github.com/promisekit/promisekit/promises/natsuser/internal/fakesynadia"
 	"github.com/promisekit/promisekit/promises/natsuser/internal/natstest"
 )
@@ -112,7 +113,7 @@ func newSelfHosted(t testing.TB) *selfHostedEnv {
 }
 
 func (e *selfHostedEnv) harness(t testing.TB, name, spec string) *stagetest.Harness {
-	h := stagetest.New(t, "natsuser", Workflows(Outside{}), workflow, newRequest(name, spec))
+	h := stagetest.New(t, "natsuser", Workflows(Outside{Overlays: pass.Run}), workflow, newRequest(name, spec))
 	h.Env = e.keys.Env()
 	// nats-server checks expiry against the wall clock.
 	h.Now = time.Now().UTC().Truncate(time.Second)
@@ -194,7 +195,7 @@ func newCloudWithoutNATS(t testing.TB) *cloudEnv {
 }
 
 func (e *cloudEnv) harness(t testing.TB, name, spec string) *stagetest.Harness {
-	h := stagetest.New(t, "natsuser", Workflows(Outside{}), workflow, newRequest(name, spec))
+	h := stagetest.New(t, "natsuser", Workflows(Outside{Overlays: pass.Run}), workflow, newRequest(name, spec))
 	h.Env["PROMISEKIT_CONFIG"] = e.config
 	h.Now = e.clock.now()
 	return h

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/overlays"
 	"github.com/promisekit/promisekit/pkg/sealing"
 	"github.com/promisekit/promisekit/promises/natsuser/backend"
 	"github.com/promisekit/promisekit/promises/natsuser/selfhosted"
@@ -19,8 +20,12 @@ import (
 // from the platform configuration: a self-hosted account signs with the
 // key file it names, a Synadia Cloud account is reached over the HTTP API
 // at the URL it names (tests point it at a fake that follows Synadia's
-// OpenAPI spec). The zero value is the real thing.
-type Outside struct{}
+// OpenAPI spec). The zero value is the real thing, except for Overlays.
+type Outside struct {
+	// Overlays runs the platform's overlays: main runs them in the
+	// sibling binary (overlays.Sibling), since this one does not link ytt.
+	Overlays overlays.Runner
+}
 
 // open opens the backend of the account called name.
 func (Outside) open(cfg *Config, name string, a AccountConfig) (backend.Backend, error) {

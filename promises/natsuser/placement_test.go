@@ -14,6 +14,7 @@ import (
 	"github.com/promisekit/promisekit/internal/devkeys"
 	"github.com/promisekit/promisekit/internal/stagetest"
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/overlays/pass"
 	"github.com/promisekit/promisekit/promises/natsuser/internal/natstest"
 )
 
@@ -84,7 +85,7 @@ func destination(cfg map[string]any, name string) map[string]any {
 }
 
 func (e *placementEnv) harness(t *testing.T, name, spec, config string) *stagetest.Harness {
-	h := stagetest.New(t, "natsuser", Workflows(Outside{}), workflow, newRequest(name, spec))
+	h := stagetest.New(t, "natsuser", Workflows(Outside{Overlays: pass.Run}), workflow, newRequest(name, spec))
 	h.Env["PROMISEKIT_CONFIG"] = config
 	// nats-server checks expiry against the wall clock.
 	h.Now = time.Now().UTC().Truncate(time.Second)

@@ -37,6 +37,7 @@ func New(o Outside) *stage.Stage[Spec, Config, record, Outside] {
 		State:     stateCodec,
 		Bind:      bindState,
 		Deadline:  (*Config).deadline,
+		Overlays:  o.Overlays,
 		Outside:   o,
 		Configure: decideConfigure,
 		Delete:    decideDelete,

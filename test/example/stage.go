@@ -29,6 +29,7 @@ func New(o Outside) *stage.Stage[Spec, Config, State, Outside] {
 		API:       stage.API{APIVersion: APIVersion, Kind: Kind},
 		Config:    stage.ConfigFile[Config]{Default: defaultConfig, Validate: (*Config).validate},
 		State:     stateCodec,
+		Overlays:  o.Overlays,
 		Outside:   o,
 		Configure: decideConfigure,
 		Delete:    decideDelete,

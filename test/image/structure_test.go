@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/promisekit/promisekit/internal/ociimage"
+	"github.com/promisekit/promisekit/pkg/overlays"
 )
 
 // shells are what no image may hold: any shell, and the tools an attacker
@@ -19,9 +20,9 @@ var shells = []string{"sh", "bash", "ash", "dash", "busybox", "env", "ls", "cat"
 
 // TestImageStructure checks each image as a node would pull it: both
 // platforms in one index, one layer, the nonroot user, /stage as
-// entrypoint, the OCI labels, nothing but the pipeline's commands, the CA
-// bundle and the user files (listed in the log), no shell; and reports
-// each platform's compressed size.
+// entrypoint, the OCI labels, nothing but the pipeline's commands (the
+// overlay sibling among them), the CA bundle and the user files (listed in
+// the log), no shell; and reports each platform's compressed size.
 func TestImageStructure(t *testing.T) {
 	for _, p := range pipelines(t) {
 		t.Run(p, func(t *testing.T) {
@@ -105,8 +106,9 @@ func checkImage(t *testing.T, pipeline string, pl v1.Platform, img v1.Image) {
 		if e.Mode&0o022 != 0 {
 			t.Errorf("%s: %s is writable by group or others (%04o)", pl, e.Path, e.Mode)
 		}
-		if !e.Dir && e.Path != ociimage.StagePath && !strings.HasPrefix(e.Path, "/etc/") && !strings.HasPrefix(base, pipeline+"-") {
-			t.Errorf("%s: %s is neither the stage, a command of %s nor a file under /etc", pl, e.Path, pipeline)
+		command := strings.HasPrefix(base, pipeline+"-") || base == overlays.SiblingName
+		if !e.Dir && e.Path != ociimage.StagePath && !strings.HasPrefix(e.Path, "/etc/") && !command {
+			t.Errorf("%s: %s is neither the stage, a command of %s, the overlay sibling nor a file under /etc", pl, e.Path, pipeline)
 		}
 	}
 	for _, must := range []string{ociimage.StagePath, ociimage.CACertsPath, ociimage.PasswdPath, ociimage.GroupPath} {

@@ -6,6 +6,7 @@ package main
 import (
 	"github.com/promisekit/promisekit/internal/localrun/localapi"
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/overlays"
 	"github.com/promisekit/promisekit/promises/environment"
 	"github.com/promisekit/promisekit/promises/environment/outside"
 )
@@ -13,5 +14,7 @@ import (
 func main() {
 	// The platform API where the stage runs: the cluster's, or the local
 	// runner's directory of objects.
-	kratix.Main("environment", environment.Workflows(outside.New(localapi.Connect)))
+	o := outside.New(localapi.Connect)
+	o.Overlays = overlays.Sibling()
+	kratix.Main("environment", environment.Workflows(o))
 }

@@ -4,9 +4,10 @@ package main
 
 import (
 	"github.com/promisekit/promisekit/pkg/kratix"
+	"github.com/promisekit/promisekit/pkg/overlays"
 	"github.com/promisekit/promisekit/test/example"
 )
 
 func main() {
-	kratix.Main("example", example.Workflows(example.Outside{}))
+	kratix.Main("example", example.Workflows(example.Outside{Overlays: overlays.Sibling()}))
 }

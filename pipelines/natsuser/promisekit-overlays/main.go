@@ -1,0 +1,13 @@
+// Command promisekit-overlays runs one pass of the platform's ytt overlays
+// for the natsuser stage, which does not link ytt (package overlays): the
+// stage starts it, beside itself, only when the platform has overlays.
+package main
+
+import (
+	"github.com/promisekit/promisekit/pkg/overlays"
+	"github.com/promisekit/promisekit/pkg/overlays/pass"
+)
+
+func main() {
+	overlays.Main(pass.Run)
+}
