@@ -171,6 +171,26 @@ eu {"apiVersion":"bitnami.com/v1alpha1","kind":"SealedSecret","metadata":{"label
 			wantErr: `config.overlays: dup.yml:1: writes ConfigMap team-a/v twice`,
 		},
 		{
+			name:    "a document that is not an object is refused",
+			files:   map[string]string{"list.yml": "---\n- a\n- b\n"},
+			wantErr: `config.overlays: list.yml:1: writes a document that is not a Kubernetes object with apiVersion, kind and metadata.name`,
+		},
+		{
+			name:    "a document without a name is refused",
+			files:   map[string]string{"anon.yml": "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: team-a}\n"},
+			wantErr: `config.overlays: anon.yml:1: writes a document that is not a Kubernetes object`,
+		},
+		{
+			name:    "a SealedSecret's apiVersion changed is refused",
+			files:   map[string]string{"version.yml": overlayHead + "#@overlay/match by=overlay.subset({\"kind\": \"SealedSecret\"})\n---\napiVersion: bitnami.com/v1alpha2\n"},
+			wantErr: `config.overlays: version.yml:5: changes the apiVersion of SealedSecret team-a/v`,
+		},
+		{
+			name:    "a sealing scope set on the template is refused by its line",
+			files:   map[string]string{"tscope.yml": overlayHead + "#@overlay/match by=overlay.subset({\"kind\": \"SealedSecret\"})\n---\nspec:\n  template:\n    metadata:\n      #@overlay/match missing_ok=True\n      annotations:\n        sealedsecrets.bitnami.com/namespace-wide: \"true\"\n"},
+			wantErr: `config.overlays: tscope.yml:10: changes the sealing scope of SealedSecret team-a/v (annotation sealedsecrets.bitnami.com/namespace-wide)`,
+		},
+		{
 			name:    "not valid ytt is refused with its file and line",
 			files:   map[string]string{"bad.yml": overlayHead + "#@overlay/match by=overlay.subset({\"kind\": \"Gateway\"})\n---\nmetadata: {}\n"},
 			wantErr: `config.overlays: applying overlays: Overlaying (in following order: bad.yml): Document on line bad.yml:4:`,

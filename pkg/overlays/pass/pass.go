@@ -10,7 +10,6 @@ package pass
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -30,7 +29,13 @@ func Run(set *overlays.Set, v overlays.Values, docs []json.RawMessage) ([]json.R
 	if err != nil {
 		return nil, &kratix.FieldError{Field: overlays.Field, Detail: kratix.OneLine(err)}
 	}
-	if err := checkPass(set, p, docs); err != nil {
+	before := headers(docs)
+	for i, h := range before {
+		if !h.object() {
+			return nil, fmt.Errorf("the stage's document %d is not a Kubernetes object with apiVersion, kind and metadata.name", i)
+		}
+	}
+	if err := check(set, p, before); err != nil {
 		return nil, err
 	}
 	return p.Docs, nil
@@ -69,25 +74,14 @@ type header struct {
 			} `json:"metadata"`
 		} `json:"template"`
 	} `json:"spec"`
+
+	decoded bool // the document is a JSON object of this shape
 }
 
-// nonString returns the first label or annotation of h, in order, whose
-// value is not a string ("labels", its key, the value as JSON), or "" for
-// none: the API server refuses such an object, and a value an overlay left
-// unquoted (a sync wave of -1) is a number.
-func (h *header) nonString() (field, key, value string) {
-	for _, f := range []struct {
-		name string
-		m    map[string]any
-	}{{"labels", h.Metadata.Labels}, {"annotations", h.Metadata.Annotations}} {
-		for _, k := range slices.Sorted(maps.Keys(f.m)) {
-			if _, ok := f.m[k].(string); !ok {
-				js, _ := json.Marshal(f.m[k])
-				return f.name, k, string(js)
-			}
-		}
-	}
-	return "", "", ""
+// object reports whether the document is a Kubernetes object: an object
+// with apiVersion, kind and metadata.name.
+func (h *header) object() bool {
+	return h.decoded && h.APIVersion != "" && h.Kind != "" && h.Metadata.Name != ""
 }
 
 func (h *header) identity() identity {
@@ -98,132 +92,172 @@ func (h *header) sealedSecret() bool {
 	return h.APIVersion == "bitnami.com/v1alpha1" && h.Kind == "SealedSecret"
 }
 
+// headers reads the rules' part of each document; a document that does
+// not decode is kept, undecoded, for the rule that refuses it.
+func headers(docs []json.RawMessage) []header {
+	hs := make([]header, len(docs))
+	for i, d := range docs {
+		hs[i].decoded = json.Unmarshal(d, &hs[i]) == nil
+	}
+	return hs
+}
+
+// A breach is a rule broken by the documents after a pass: what is wrong,
+// and where to look for the overlay line responsible, most precise first
+// (a document and a path of map keys in it; no place for a document that
+// is gone).
+type breach struct {
+	what   string
+	places []place
+}
+
+type place struct {
+	doc  int
+	path []string
+}
+
+// A rule checks the documents after a pass against the stage's own
+// (before). The same function decides the pass and, on a failing pass,
+// each cut-down pass with which Blame looks for the overlay document that
+// breaks it.
+type rule func(before, after []header) *breach
+
+// rules are every rule of a pass, in the order they are reported: every
+// document is an object with apiVersion, kind and metadata.name whose
+// labels and annotations are strings; none is a plain v1 Secret; every
+// document the stage wrote is still there under its identity, once
+// (documents an overlay adds are the platform's to add); a SealedSecret
+// keeps its apiVersion, encryptedData and scope.
+var rules = []rule{notObject, nonString, plainSecret, duplicate, removed, sealedAPIVersion, sealedData, sealedScope}
+
+func notObject(_, after []header) *breach {
+	for i := range after {
+		if !after[i].object() {
+			return &breach{"writes a document that is not a Kubernetes object with apiVersion, kind and metadata.name", []place{{i, nil}}}
+		}
+	}
+	return nil
+}
+
+// nonString refuses a label or annotation whose value is not a string:
+// the API server refuses such an object, and a value an overlay left
+// unquoted (a sync wave of -1) is a number.
+func nonString(_, after []header) *breach {
+	for i, h := range after {
+		for _, f := range []struct {
+			name string
+			m    map[string]any
+		}{{"labels", h.Metadata.Labels}, {"annotations", h.Metadata.Annotations}} {
+			for _, k := range slices.Sorted(maps.Keys(f.m)) {
+				if _, ok := f.m[k].(string); !ok {
+					js, _ := json.Marshal(f.m[k])
+					return &breach{
+						fmt.Sprintf("sets metadata.%s[%s] of %s to %s, which is not a string: quote it", f.name, k, h.identity(), js),
+						[]place{{i, []string{"metadata", f.name, k}}, {i, []string{"metadata", f.name}}},
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func plainSecret(_, after []header) *breach {
+	for i, h := range after {
+		if h.APIVersion == "v1" && h.Kind == "Secret" {
+			return &breach{
+				fmt.Sprintf("writes Secret %q in plain text to the state store: seal it (SealedSecret) instead", h.Metadata.Name),
+				[]place{{i, []string{"kind"}}, {i, []string{"apiVersion"}}, {i, nil}},
+			}
+		}
+	}
+	return nil
+}
+
+func duplicate(_, after []header) *breach {
+	index := make(map[identity]int, len(after))
+	for i, h := range after {
+		id := h.identity()
+		if j, dup := index[id]; dup {
+			return &breach{fmt.Sprintf("writes %s twice", id), []place{{i, nil}, {j, nil}}}
+		}
+		index[id] = i
+	}
+	return nil
+}
+
+func removed(before, after []header) *breach {
+	for _, b := range before {
+		id := b.identity()
+		if !slices.ContainsFunc(after, func(a header) bool { return a.identity() == id }) {
+			return &breach{fmt.Sprintf("removes or renames %s, which Kratix would then delete from the destination", id), nil}
+		}
+	}
+	return nil
+}
+
+// sealed calls changed with each SealedSecret of the stage and the
+// document after the pass with its identity, if there is one, and returns
+// the first breach.
+func sealed(before, after []header, changed func(b, a *header, i int) *breach) *breach {
+	for _, b := range before {
+		if !b.sealedSecret() {
+			continue
+		}
+		for i := range after {
+			if after[i].identity() == b.identity() {
+				if br := changed(&b, &after[i], i); br != nil {
+					return br
+				}
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func sealedAPIVersion(before, after []header) *breach {
+	return sealed(before, after, func(b, a *header, i int) *breach {
+		if a.APIVersion == b.APIVersion {
+			return nil
+		}
+		return &breach{fmt.Sprintf("changes the apiVersion of %s", b.identity()), []place{{i, []string{"apiVersion"}}}}
+	})
+}
+
+// sealedData refuses a SealedSecret whose ciphertext an overlay changed:
+// its data would no longer decrypt.
+func sealedData(before, after []header) *breach {
+	return sealed(before, after, func(b, a *header, i int) *breach {
+		key, changed := changedKey(b.Spec.EncryptedData, a.Spec.EncryptedData)
+		if !changed {
+			return nil
+		}
+		return &breach{
+			fmt.Sprintf("changes spec.encryptedData of %s (key %q): only its stage seals", b.identity(), key),
+			[]place{{i, []string{"spec", "encryptedData", key}}, {i, []string{"spec", "encryptedData"}}, {i, []string{"spec"}}},
+		}
+	})
+}
+
 // sealingScope are the annotations that choose a SealedSecret's scope
 // (the label its data was encrypted with): changing one makes every key
 // undecryptable, or widens where the Secret may be unsealed.
 var sealingScope = []string{"sealedsecrets.bitnami.com/cluster-wide", "sealedsecrets.bitnami.com/namespace-wide"}
 
-func headers(docs []json.RawMessage) ([]header, error) {
-	hs := make([]header, len(docs))
-	for i, d := range docs {
-		if err := json.Unmarshal(d, &hs[i]); err != nil {
-			return nil, fmt.Errorf("document %d is not a Kubernetes object: %w", i, err)
-		}
-	}
-	return hs, nil
-}
-
-// checkPass enforces the rules of an overlay pass: every document is an
-// object with apiVersion, kind and metadata.name; none is a plain v1
-// Secret; every document the stage wrote is still there under its
-// identity, once (documents an overlay adds are the platform's to add);
-// a SealedSecret keeps its apiVersion, encryptedData and scope. The error
-// names the overlay file and line responsible (see refuse).
-func checkPass(set *overlays.Set, pass *render.Pass, in []json.RawMessage) error {
-	before, err := headers(in)
-	if err != nil {
-		return err
-	}
-	after := make([]header, len(pass.Docs))
-	for i, d := range pass.Docs {
-		if err := json.Unmarshal(d, &after[i]); err != nil || after[i].APIVersion == "" || after[i].Kind == "" || after[i].Metadata.Name == "" {
-			return refuse(set, pass, pass.Origin(i), func(docs []json.RawMessage) bool {
-				hs, err := headers(docs)
-				return err != nil || slices.ContainsFunc(hs, func(h header) bool { return h.APIVersion == "" || h.Kind == "" || h.Metadata.Name == "" })
-			}, "writes a document that is not a Kubernetes object with apiVersion, kind and metadata.name")
-		}
-		if field, key, value := after[i].nonString(); field != "" {
-			return refuse(set, pass, cmp.Or(pass.Origin(i, "metadata", field, key), pass.Origin(i, "metadata", field)), func(docs []json.RawMessage) bool {
-				hs, err := headers(docs)
-				return err == nil && slices.ContainsFunc(hs, func(h header) bool { f, _, _ := h.nonString(); return f != "" })
-			}, fmt.Sprintf("sets metadata.%s[%s] of %s to %s, which is not a string: quote it", field, key, after[i].identity(), value))
-		}
-		if after[i].APIVersion == "v1" && after[i].Kind == "Secret" {
-			return refuse(set, pass, cmp.Or(pass.Origin(i, "kind"), pass.Origin(i, "apiVersion"), pass.Origin(i)), func(docs []json.RawMessage) bool {
-				hs, err := headers(docs)
-				return err == nil && slices.ContainsFunc(hs, func(h header) bool { return h.APIVersion == "v1" && h.Kind == "Secret" })
-			}, fmt.Sprintf("writes Secret %q in plain text to the state store: seal it (SealedSecret) instead", after[i].Metadata.Name))
-		}
-	}
-	index := make(map[identity]int, len(after))
-	for i, h := range after {
-		id := h.identity()
-		if j, dup := index[id]; dup {
-			return refuse(set, pass, cmp.Or(pass.Origin(i), pass.Origin(j)), func(docs []json.RawMessage) bool {
-				hs, err := headers(docs)
-				return err == nil && count(hs, id) > 1
-			}, fmt.Sprintf("writes %s twice", id))
-		}
-		index[id] = i
-	}
-	for _, b := range before {
-		id := b.identity()
-		i, ok := index[id]
-		if !ok {
-			return refuse(set, pass, "", func(docs []json.RawMessage) bool {
-				hs, err := headers(docs)
-				return err == nil && count(hs, id) == 0
-			}, fmt.Sprintf("removes or renames %s, which Kratix would then delete from the destination", id))
-		}
-		if b.sealedSecret() {
-			if err := checkSealed(set, pass, i, &b, &after[i]); err != nil {
-				return err
+func sealedScope(before, after []header) *breach {
+	return sealed(before, after, func(b, a *header, i int) *breach {
+		for _, ann := range sealingScope {
+			what := fmt.Sprintf("changes the sealing scope of %s (annotation %s)", b.identity(), ann)
+			if !reflect.DeepEqual(b.Metadata.Annotations[ann], a.Metadata.Annotations[ann]) {
+				return &breach{what, []place{{i, []string{"metadata", "annotations", ann}}, {i, []string{"metadata", "annotations"}}}}
+			}
+			if !reflect.DeepEqual(b.Spec.Template.Metadata.Annotations[ann], a.Spec.Template.Metadata.Annotations[ann]) {
+				return &breach{what, []place{{i, []string{"spec", "template", "metadata", "annotations", ann}}, {i, []string{"spec", "template", "metadata", "annotations"}}}}
 			}
 		}
-	}
-	return nil
-}
-
-// checkSealed refuses a SealedSecret whose ciphertext or scope an overlay
-// changed: its data would no longer decrypt, or would decrypt in places
-// its stage did not choose.
-func checkSealed(set *overlays.Set, pass *render.Pass, i int, b, a *header) error {
-	id := b.identity()
-	same := func(docs []json.RawMessage) func(func(b, a *header) bool) bool {
-		return func(changed func(b, a *header) bool) bool {
-			hs, err := headers(docs)
-			if err != nil {
-				return false
-			}
-			for j := range hs {
-				if hs[j].identity() == id {
-					return changed(b, &hs[j])
-				}
-			}
-			return false
-		}
-	}
-	if a.APIVersion != b.APIVersion {
-		return refuse(set, pass, pass.Origin(i, "apiVersion"), func(docs []json.RawMessage) bool {
-			return same(docs)(func(b, a *header) bool { return a.APIVersion != b.APIVersion })
-		}, fmt.Sprintf("changes the apiVersion of %s", id))
-	}
-	if key, changed := changedKey(b.Spec.EncryptedData, a.Spec.EncryptedData); changed {
-		return refuse(set, pass, cmp.Or(pass.Origin(i, "spec", "encryptedData", key), pass.Origin(i, "spec", "encryptedData"), pass.Origin(i, "spec")), func(docs []json.RawMessage) bool {
-			return same(docs)(func(b, a *header) bool {
-				_, changed := changedKey(b.Spec.EncryptedData, a.Spec.EncryptedData)
-				return changed
-			})
-		}, fmt.Sprintf("changes spec.encryptedData of %s (key %q): only its stage seals", id, key))
-	}
-	for _, ann := range sealingScope {
-		top := !reflect.DeepEqual(b.Metadata.Annotations[ann], a.Metadata.Annotations[ann])
-		tmpl := !reflect.DeepEqual(b.Spec.Template.Metadata.Annotations[ann], a.Spec.Template.Metadata.Annotations[ann])
-		if !top && !tmpl {
-			continue
-		}
-		origin := cmp.Or(pass.Origin(i, "metadata", "annotations", ann), pass.Origin(i, "metadata", "annotations"))
-		if !top {
-			origin = cmp.Or(pass.Origin(i, "spec", "template", "metadata", "annotations", ann), pass.Origin(i, "spec", "template", "metadata", "annotations"))
-		}
-		return refuse(set, pass, origin, func(docs []json.RawMessage) bool {
-			return same(docs)(func(b, a *header) bool {
-				return !reflect.DeepEqual(b.Metadata.Annotations[ann], a.Metadata.Annotations[ann]) ||
-					!reflect.DeepEqual(b.Spec.Template.Metadata.Annotations[ann], a.Spec.Template.Metadata.Annotations[ann])
-			})
-		}, fmt.Sprintf("changes the sealing scope of %s (annotation %s)", id, ann))
-	}
-	return nil
+		return nil
+	})
 }
 
 // changedKey returns the first key, in order, whose value differs between
@@ -255,29 +289,32 @@ func compact(js json.RawMessage) []byte {
 	return buf.Bytes()
 }
 
-func count(hs []header, id identity) int {
-	n := 0
-	for _, h := range hs {
-		if h.identity() == id {
-			n++
+// check enforces the rules on a pass, as a configuration error: with
+// workflow control the request is suspended with its one line. The line
+// names the overlay file and line: where ytt positioned the offending node
+// in an overlay file; else the first overlay document after which the
+// rule breaks (render.Pass.Blame); else, when no single document breaks
+// it (two overlays together do), the set.
+func check(set *overlays.Set, pass *render.Pass, before []header) error {
+	after := headers(pass.Docs)
+	for _, r := range rules {
+		b := r(before, after)
+		if b == nil {
+			continue
 		}
+		where := ""
+		for _, pl := range b.places {
+			if where = pass.Origin(pl.doc, pl.path...); where != "" {
+				break
+			}
+		}
+		if where == "" {
+			where = pass.Blame(func(docs []json.RawMessage) bool { return r(before, headers(docs)) != nil })
+		}
+		if where == "" {
+			where = fmt.Sprintf("the overlays in %s together (%s)", set.Dir, strings.Join(set.Names(), ", "))
+		}
+		return &kratix.FieldError{Field: overlays.Field, Detail: where + ": " + b.what}
 	}
-	return n
-}
-
-// refuse is a rule broken by the overlays, as a configuration error:
-// with workflow control the request is suspended with its one line. It
-// names the overlay file and line: origin when ytt positioned the
-// offending node in an overlay file; else the first overlay document
-// after which the rule breaks (render.Pass.Blame). When no single
-// document breaks it (two overlays together do), it names the set.
-func refuse(set *overlays.Set, pass *render.Pass, origin string, broken func([]json.RawMessage) bool, what string) error {
-	where := origin
-	if where == "" {
-		where = pass.Blame(broken)
-	}
-	if where == "" {
-		where = fmt.Sprintf("the overlays in %s together (%s)", set.Dir, strings.Join(set.Names(), ", "))
-	}
-	return &kratix.FieldError{Field: overlays.Field, Detail: where + ": " + what}
+	return nil
 }
