@@ -190,21 +190,23 @@ const maxListRestarts = 3
 // takes so long to follow that etcd has compacted the revision the list
 // started at, the server answers 410 Gone; the list then starts over, so
 // that what it returns is one consistent snapshot, a few times at most.
+// The whole list of the fallback starts over the same way.
 func (c *Client) ListWhere(ctx context.Context, r Resource, namespace string, fields ...Field) ([]*kratix.Object, error) {
-	selector := fieldSelector(fields)
-	for restarts := 0; ; restarts++ {
+	selector, selectHere := fieldSelector(fields), false
+	for restarts := 0; ; {
 		objs, err := c.list(ctx, r, namespace, selector)
 		switch {
 		case errors.Is(err, errFieldLabel) && selector != "":
-			objs, err = c.list(ctx, r, namespace, "")
-			if err != nil {
-				return nil, err
-			}
-			return selectFields(objs, fields), nil
+			selector, selectHere = "", true // the same list, not a restart
+			continue
 		case errors.Is(err, errExpired) && restarts < maxListRestarts:
+			restarts++
 			continue
 		case err != nil:
 			return nil, err
+		}
+		if selectHere {
+			return selectFields(objs, fields), nil
 		}
 		return objs, nil
 	}
