@@ -22,6 +22,9 @@ trap 'rm -rf "$work"' EXIT
 head -1 "$work/cmd.all" >"$work/cmd"
 [ -s "$work/cmd" ] || { echo "no scenario matches $scenario" >&2; exit 1; }
 read -r -a words <"$work/cmd"
+# The kept workspaces are pkbench's temporary directories: remove them too.
+kept=$(grep -o 'KRATIX_INPUT_FILE=[^ ]*' "$work/cmd.all" | sed 's|KRATIX_INPUT_FILE=||; s|/pod-.*||' | sort -u)
+trap 'rm -rf "$work" $kept' EXIT
 # The same binaries with their symbols (make build strips them), for perf.
 mkdir "$work/bin"
 CGO_ENABLED=0 go build -trimpath -o "$work/bin/" ./pipelines/... ./test/example/cmd/example

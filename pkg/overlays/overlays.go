@@ -10,6 +10,7 @@
 package overlays
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -113,7 +114,7 @@ type Values struct {
 }
 
 // Runner passes one destination's documents (JSON objects) through set with
-// values v, and enforces the rules no overlay may break. A refusal, by ytt
-// or by a rule, is a *kratix.FieldError of Field naming the overlay file
-// and line; any other error is the runner's own.
-type Runner func(set *Set, v Values, docs []json.RawMessage) ([]json.RawMessage, error)
+// values v, and enforces the rules no overlay may break, within ctx. A
+// refusal, by ytt or by a rule, is a *kratix.FieldError of Field naming
+// the overlay file and line; any other error is the runner's own.
+type Runner func(ctx context.Context, set *Set, v Values, docs []json.RawMessage) ([]json.RawMessage, error)

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -172,15 +173,22 @@ func documents(ds *yamlmeta.DocumentSet) ([]json.RawMessage, []*yamlmeta.Documen
 // plainValue is a document's value as Go maps and slices, as ytt's own
 // JSON output makes it. ytt panics on a map key that is not a string (a
 // YAML 1: or true: key, which no Kubernetes object has): that is an
-// error here, not a crash.
+// error here, not a crash. Any other panic is not ours to hide.
 func plainValue(d *yamlmeta.Document) (v any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("a map key is not a string (%v): quote it", r)
+			if msg, ok := r.(string); !ok || msg != nonStringKey {
+				panic(r)
+			}
+			err = errors.New("a map key is not a string: quote it")
 		}
 	}()
 	return orderedmap.Conversion{Object: d.AsInterface()}.AsUnorderedStringMaps(), nil
 }
+
+// nonStringKey is ytt's panic for a map key that is not a string
+// (carvel.dev/ytt/pkg/orderedmap, AsUnorderedStringMaps).
+const nonStringKey = "Expected key to be string"
 
 // Origin returns "file:line" of the overlay line that set the node at path
 // (map keys from the top) in Docs[i], or of the document itself with no

@@ -1,6 +1,7 @@
 package stage
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,7 +62,7 @@ func loadOverlays(cfg any) (*overlays.Set, error) {
 // platform's overlays with run, one pass per output directory (one for
 // most runs); run enforces the rules no overlay may break. A run with no
 // overlays, no documents or a workflow control is left as it is.
-func applyOverlays(run overlays.Runner, set *overlays.Set, req *kratix.Request, res *kratix.Result) error {
+func applyOverlays(ctx context.Context, run overlays.Runner, set *overlays.Set, req *kratix.Request, res *kratix.Result) error {
 	if set.Empty() || res.Control != nil || len(res.Documents) == 0 {
 		return nil
 	}
@@ -88,7 +89,7 @@ func applyOverlays(run overlays.Runner, set *overlays.Set, req *kratix.Request, 
 	docs := make([]kratix.Document, 0, len(res.Documents))
 	for _, dir := range dirs {
 		v.Destination = dir
-		out, err := run(set, v, groups[dir])
+		out, err := run(ctx, set, v, groups[dir])
 		if err != nil {
 			return err
 		}

@@ -161,6 +161,14 @@ eu {"apiVersion":"bitnami.com/v1alpha1","kind":"SealedSecret","metadata":{"label
 			wantErr: `config.overlays: rm.yml:4: removes or renames ConfigMap team-a/v, which Kratix would then delete`,
 		},
 		{
+			name: "of two removals, the one reported is blamed on its own file",
+			files: map[string]string{
+				"10-a.yml": overlayHead + "#@overlay/match by=overlay.subset({\"kind\": \"SealedSecret\"})\n#@overlay/remove\n---\n",
+				"20-b.yml": overlayHead + "#@overlay/match by=overlay.subset({\"kind\": \"ConfigMap\"})\n#@overlay/remove\n---\n",
+			},
+			wantErr: `config.overlays: 20-b.yml:3: removes or renames ConfigMap team-a/v`,
+		},
+		{
 			name:    "a renamed SealedSecret is refused",
 			files:   map[string]string{"rename.yml": overlayHead + "#@overlay/match by=overlay.subset({\"kind\": \"SealedSecret\"})\n---\nmetadata:\n  name: w\n"},
 			wantErr: `config.overlays: rename.yml:3: removes or renames SealedSecret team-a/v`,

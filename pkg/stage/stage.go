@@ -216,7 +216,7 @@ func (s *Stage[Spec, Config, State, Outside]) run(ctx context.Context, req *krat
 	if err != nil {
 		return failed(in, err)
 	}
-	if res, err = finish(in.Request, s.Overlays, in.overlays, res); err != nil {
+	if res, err = finish(ctx, in.Request, s.Overlays, in.overlays, res); err != nil {
 		return failed(in, err)
 	}
 	return res, nil
@@ -301,11 +301,11 @@ func (s *Stage[Spec, Config, State, Outside]) removed(in *Input[Spec, Config, St
 // platform's overlays over every document, and the end of a run of
 // retries. A document an overlay breaks is the platform's error, reported
 // as a refusal (config.overlays), with the earlier output kept.
-func finish(req *kratix.Request, run overlays.Runner, set *overlays.Set, res *kratix.Result) (*kratix.Result, error) {
+func finish(ctx context.Context, req *kratix.Request, run overlays.Runner, set *overlays.Set, res *kratix.Result) (*kratix.Result, error) {
 	if res == nil {
 		return nil, fmt.Errorf("stage returned no result")
 	}
-	if err := applyOverlays(run, set, req, res); err != nil {
+	if err := applyOverlays(ctx, run, set, req, res); err != nil {
 		return nil, err
 	}
 	res.ClearStatus(req.Object, retryKey) // a run that goes through ends a count of retries

@@ -1,6 +1,8 @@
 // Command promisekit-overlays runs one pass of the platform's ytt overlays
 // for the natsuser stage, which does not link ytt (package overlays): the
 // stage starts it, beside itself, only when the platform has overlays.
+// Every pipeline that needs it holds the same three lines, so that it
+// ships in that pipeline's image (every command under pipelines/<p>/ does).
 package main
 
 import (

@@ -10,6 +10,7 @@ package pass
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -23,8 +24,9 @@ import (
 )
 
 // Run is an overlays.Runner: one ytt run over docs with every file of set,
-// then the rules.
-func Run(set *overlays.Set, v overlays.Values, docs []json.RawMessage) ([]json.RawMessage, error) {
+// then the rules. ytt cannot be stopped midway, so ctx is not consulted: a
+// pass is milliseconds.
+func Run(_ context.Context, set *overlays.Set, v overlays.Values, docs []json.RawMessage) ([]json.RawMessage, error) {
 	p, err := render.NewOverlays(set).Apply(v, docs)
 	if err != nil {
 		return nil, &kratix.FieldError{Field: overlays.Field, Detail: kratix.OneLine(err)}
@@ -103,12 +105,14 @@ func headers(docs []json.RawMessage) []header {
 }
 
 // A breach is a rule broken by the documents after a pass: what is wrong,
-// and where to look for the overlay line responsible, most precise first
-// (a document and a path of map keys in it; no place for a document that
-// is gone).
+// where to look for the overlay line responsible, most precise first (a
+// document and a path of map keys in it; no place for a document that is
+// gone), and the test of this breach alone, for Blame: whether a cut-down
+// pass's documents break the rule the same way, for the same document.
 type breach struct {
 	what   string
 	places []place
+	again  func(after []header) bool
 }
 
 type place struct {
@@ -117,9 +121,7 @@ type place struct {
 }
 
 // A rule checks the documents after a pass against the stage's own
-// (before). The same function decides the pass and, on a failing pass,
-// each cut-down pass with which Blame looks for the overlay document that
-// breaks it.
+// (before) and returns its first breach, or nil.
 type rule func(before, after []header) *breach
 
 // rules are every rule of a pass, in the order they are reported: every
@@ -133,7 +135,10 @@ var rules = []rule{notObject, nonString, plainSecret, duplicate, removed, sealed
 func notObject(_, after []header) *breach {
 	for i := range after {
 		if !after[i].object() {
-			return &breach{"writes a document that is not a Kubernetes object with apiVersion, kind and metadata.name", []place{{i, nil}}}
+			return &breach{"writes a document that is not a Kubernetes object with apiVersion, kind and metadata.name", []place{{i, nil}},
+				func(after []header) bool {
+					return slices.ContainsFunc(after, func(h header) bool { return !h.object() })
+				}}
 		}
 	}
 	return nil
@@ -154,6 +159,7 @@ func nonString(_, after []header) *breach {
 					return &breach{
 						fmt.Sprintf("sets metadata.%s[%s] of %s to %s, which is not a string: quote it", f.name, k, h.identity(), js),
 						[]place{{i, []string{"metadata", f.name, k}}, {i, []string{"metadata", f.name}}},
+						func(after []header) bool { return nonString(nil, after) != nil },
 					}
 				}
 			}
@@ -168,6 +174,7 @@ func plainSecret(_, after []header) *breach {
 			return &breach{
 				fmt.Sprintf("writes Secret %q in plain text to the state store: seal it (SealedSecret) instead", h.Metadata.Name),
 				[]place{{i, []string{"kind"}}, {i, []string{"apiVersion"}}, {i, nil}},
+				func(after []header) bool { return plainSecret(nil, after) != nil },
 			}
 		}
 	}
@@ -179,7 +186,8 @@ func duplicate(_, after []header) *breach {
 	for i, h := range after {
 		id := h.identity()
 		if j, dup := index[id]; dup {
-			return &breach{fmt.Sprintf("writes %s twice", id), []place{{i, nil}, {j, nil}}}
+			return &breach{fmt.Sprintf("writes %s twice", id), []place{{i, nil}, {j, nil}},
+				func(after []header) bool { return count(after, id) > 1 }}
 		}
 		index[id] = i
 	}
@@ -189,8 +197,9 @@ func duplicate(_, after []header) *breach {
 func removed(before, after []header) *breach {
 	for _, b := range before {
 		id := b.identity()
-		if !slices.ContainsFunc(after, func(a header) bool { return a.identity() == id }) {
-			return &breach{fmt.Sprintf("removes or renames %s, which Kratix would then delete from the destination", id), nil}
+		if count(after, id) == 0 {
+			return &breach{fmt.Sprintf("removes or renames %s, which Kratix would then delete from the destination", id), nil,
+				func(after []header) bool { return count(after, id) == 0 }}
 		}
 	}
 	return nil
@@ -198,22 +207,35 @@ func removed(before, after []header) *breach {
 
 // sealed calls changed with each SealedSecret of the stage and the
 // document after the pass with its identity, if there is one, and returns
-// the first breach.
+// the first breach; Blame tests that SealedSecret alone.
 func sealed(before, after []header, changed func(b, a *header, i int) *breach) *breach {
 	for _, b := range before {
 		if !b.sealedSecret() {
 			continue
 		}
-		for i := range after {
-			if after[i].identity() == b.identity() {
-				if br := changed(&b, &after[i], i); br != nil {
-					return br
-				}
-				break
+		i := slices.IndexFunc(after, func(a header) bool { return a.identity() == b.identity() })
+		if i < 0 {
+			continue
+		}
+		if br := changed(&b, &after[i], i); br != nil {
+			br.again = func(after []header) bool {
+				j := slices.IndexFunc(after, func(a header) bool { return a.identity() == b.identity() })
+				return j >= 0 && changed(&b, &after[j], j) != nil
 			}
+			return br
 		}
 	}
 	return nil
+}
+
+func count(hs []header, id identity) int {
+	n := 0
+	for _, h := range hs {
+		if h.identity() == id {
+			n++
+		}
+	}
+	return n
 }
 
 func sealedAPIVersion(before, after []header) *breach {
@@ -221,7 +243,7 @@ func sealedAPIVersion(before, after []header) *breach {
 		if a.APIVersion == b.APIVersion {
 			return nil
 		}
-		return &breach{fmt.Sprintf("changes the apiVersion of %s", b.identity()), []place{{i, []string{"apiVersion"}}}}
+		return &breach{what: fmt.Sprintf("changes the apiVersion of %s", b.identity()), places: []place{{i, []string{"apiVersion"}}}}
 	})
 }
 
@@ -234,8 +256,8 @@ func sealedData(before, after []header) *breach {
 			return nil
 		}
 		return &breach{
-			fmt.Sprintf("changes spec.encryptedData of %s (key %q): only its stage seals", b.identity(), key),
-			[]place{{i, []string{"spec", "encryptedData", key}}, {i, []string{"spec", "encryptedData"}}, {i, []string{"spec"}}},
+			what:   fmt.Sprintf("changes spec.encryptedData of %s (key %q): only its stage seals", b.identity(), key),
+			places: []place{{i, []string{"spec", "encryptedData", key}}, {i, []string{"spec", "encryptedData"}}, {i, []string{"spec"}}},
 		}
 	})
 }
@@ -250,10 +272,10 @@ func sealedScope(before, after []header) *breach {
 		for _, ann := range sealingScope {
 			what := fmt.Sprintf("changes the sealing scope of %s (annotation %s)", b.identity(), ann)
 			if !reflect.DeepEqual(b.Metadata.Annotations[ann], a.Metadata.Annotations[ann]) {
-				return &breach{what, []place{{i, []string{"metadata", "annotations", ann}}, {i, []string{"metadata", "annotations"}}}}
+				return &breach{what: what, places: []place{{i, []string{"metadata", "annotations", ann}}, {i, []string{"metadata", "annotations"}}}}
 			}
 			if !reflect.DeepEqual(b.Spec.Template.Metadata.Annotations[ann], a.Spec.Template.Metadata.Annotations[ann]) {
-				return &breach{what, []place{{i, []string{"spec", "template", "metadata", "annotations", ann}}, {i, []string{"spec", "template", "metadata", "annotations"}}}}
+				return &breach{what: what, places: []place{{i, []string{"spec", "template", "metadata", "annotations", ann}}, {i, []string{"spec", "template", "metadata", "annotations"}}}}
 			}
 		}
 		return nil
@@ -309,7 +331,7 @@ func check(set *overlays.Set, pass *render.Pass, before []header) error {
 			}
 		}
 		if where == "" {
-			where = pass.Blame(func(docs []json.RawMessage) bool { return r(before, headers(docs)) != nil })
+			where = pass.Blame(func(docs []json.RawMessage) bool { return b.again(headers(docs)) })
 		}
 		if where == "" {
 			where = fmt.Sprintf("the overlays in %s together (%s)", set.Dir, strings.Join(set.Names(), ", "))
