@@ -36,7 +36,7 @@ bin/%: FORCE
 	else echo "no source for $*" >&2; exit 1; fi
 
 bin/example: FORCE
-	$(GO) build $(GOFLAGS_BUILD) -o $@ ./test/example/cmd/example
+	$(GO) build $(GOFLAGS_BUILD) -o bin/ ./test/example/cmd/...
 
 FORCE:
 

@@ -27,7 +27,7 @@ kept=$(grep -o 'KRATIX_INPUT_FILE=[^ ]*' "$work/cmd.all" | sed 's|KRATIX_INPUT_F
 trap 'rm -rf "$work" $kept' EXIT
 # The same binaries with their symbols (make build strips them), for perf.
 mkdir "$work/bin"
-CGO_ENABLED=0 go build -trimpath -o "$work/bin/" ./pipelines/... ./test/example/cmd/example
+CGO_ENABLED=0 go build -trimpath -o "$work/bin/" ./pipelines/... ./test/example/cmd/...
 binary=$work/bin/$(basename "${words[-1]}")
 unset 'words[-1]'
 out=$(printf '%s\n' "${words[@]}" | sed -n 's/^KRATIX_OUTPUT_DIR=//p')
