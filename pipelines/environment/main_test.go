@@ -148,23 +148,27 @@ spec: {type: preview, teamGroup: team-a, ttl: 1d}
 }
 
 // TestOverlaysInSibling runs the built binaries with a platform's overlay:
-// environment, which does not link ytt, starts promisekit-overlays beside
-// it, and every document it writes carries the overlay's label.
+// environment and environment-aws (which environment hands over to, and
+// which serves the same configure), neither of which links ytt, start
+// promisekit-overlays beside them, and every document they write carries
+// the overlay's label.
 func TestOverlaysInSibling(t *testing.T) {
 	bins := t.TempDir()
 	if out, err := exec.Command("go", "build", "-o", bins+"/", "./...").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	dir := t.TempDir()
-	input := filepath.Join(dir, "input", "object.yaml")
-	overlays := filepath.Join(dir, "overlays")
-	for file, data := range map[string]string{
-		input: `apiVersion: platform.promisekit.dev/v1alpha1
+	for _, binary := range []string{"environment", "environment-aws"} {
+		t.Run(binary, func(t *testing.T) {
+			dir := t.TempDir()
+			input := filepath.Join(dir, "input", "object.yaml")
+			overlays := filepath.Join(dir, "overlays")
+			for file, data := range map[string]string{
+				input: `apiVersion: platform.promisekit.dev/v1alpha1
 kind: Environment
 metadata: {name: dev, namespace: default, uid: u-1, creationTimestamp: "2026-11-01T09:00:00Z"}
 spec: {type: preview, teamGroup: team-a, ttl: 7d}
 `,
-		filepath.Join(overlays, "10-labels.yml"): `#@ load("@ytt:overlay", "overlay")
+				filepath.Join(overlays, "10-labels.yml"): `#@ load("@ytt:overlay", "overlay")
 #@overlay/match by=overlay.all, expects="1+"
 ---
 metadata:
@@ -173,43 +177,45 @@ metadata:
     #@overlay/match missing_ok=True
     platform.example.com/cost-centre: dev
 `,
-	} {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(filepath.Join(bins, "environment"))
-	cmd.Env = append(kratixEnv(t, dir, "dev"), "PROMISEKIT_NOW=2026-11-02T00:00:00Z") // a day into its seven
-	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("overlays: "+overlays+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%v: %s", err, stderr.String())
-	}
-	files := 0
-	err := filepath.WalkDir(filepath.Join(dir, "output"), func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		files++
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(string(data), "platform.example.com/cost-centre: dev") {
-			t.Errorf("%s has no label from the overlay:\n%s", path, data)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if files == 0 {
-		t.Error("no output")
+			} {
+				if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command(filepath.Join(bins, binary))
+			cmd.Env = append(kratixEnv(t, dir, "dev"), "PROMISEKIT_NOW=2026-11-02T00:00:00Z") // a day into its seven
+			if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("overlays: "+overlays+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%v: %s", err, stderr.String())
+			}
+			files := 0
+			err := filepath.WalkDir(filepath.Join(dir, "output"), func(path string, d os.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				files++
+				data, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				if !strings.Contains(string(data), "platform.example.com/cost-centre: dev") {
+					t.Errorf("%s has no label from the overlay:\n%s", path, data)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if files == 0 {
+				t.Error("no output")
+			}
+		})
 	}
 }
