@@ -62,26 +62,9 @@ func (s *Server) create(ctx context.Context, objYAML []byte, dryRun bool) (*unst
 		return nil, problem("<object>: empty document")
 	}
 	u := &unstructured.Unstructured{Object: obj}
-	gvr, namespaced, why := s.resourceFor(u)
-	if why != "" {
-		return nil, problem(why)
-	}
-	dyn, err := s.Dynamic()
+	res, gvr, err := s.resourceClient(u)
 	if err != nil {
 		return nil, err
-	}
-	var res dynamic.ResourceInterface = dyn.Resource(gvr)
-	if namespaced {
-		ns := u.GetNamespace()
-		if ns == "" {
-			ns = metav1.NamespaceDefault
-		}
-		// The namespace is a segment of the request's path: kubectl and
-		// client-go refuse one that cannot be, before sending anything.
-		if bad := content.IsPathSegmentName(ns); len(bad) > 0 {
-			return nil, problem(fmt.Sprintf("metadata.namespace: Invalid value: %q: %s (refused by the client: it cannot be a segment of the request's path)", ns, strings.Join(bad, ", ")))
-		}
-		res = dyn.Resource(gvr).Namespace(ns)
 	}
 	opts := metav1.CreateOptions{FieldValidation: "Strict"}
 	if dryRun {
@@ -92,10 +75,43 @@ func (s *Server) create(ctx context.Context, objYAML []byte, dryRun bool) (*unst
 	if err != nil || dryRun || !hasStatus || !s.hasStatus(gvr) {
 		return created, err
 	}
-	created.Object["status"] = status
-	updated, err := res.UpdateStatus(ctx, created, metav1.UpdateOptions{FieldValidation: "Strict"})
+	return writeStatus(ctx, res, created, status)
+}
+
+// resourceClient is the client of u's resource, in u's namespace when the
+// resource is namespaced ("default" when u names none, as kubectl does).
+// What kubectl would refuse before sending anything is a problem.
+func (s *Server) resourceClient(u *unstructured.Unstructured) (dynamic.ResourceInterface, schema.GroupVersionResource, error) {
+	gvr, namespaced, why := s.resourceFor(u)
+	if why != "" {
+		return nil, gvr, problem(why)
+	}
+	dyn, err := s.Dynamic()
 	if err != nil {
-		return nil, fmt.Errorf("writing the status of %s: %w", created.GetName(), err)
+		return nil, gvr, err
+	}
+	if !namespaced {
+		return dyn.Resource(gvr), gvr, nil
+	}
+	ns := u.GetNamespace()
+	if ns == "" {
+		ns = metav1.NamespaceDefault
+	}
+	// The namespace is a segment of the request's path: kubectl and
+	// client-go refuse one that cannot be, before sending anything.
+	if bad := content.IsPathSegmentName(ns); len(bad) > 0 {
+		return nil, gvr, problem(fmt.Sprintf("metadata.namespace: Invalid value: %q: %s (refused by the client: it cannot be a segment of the request's path)", ns, strings.Join(bad, ", ")))
+	}
+	return dyn.Resource(gvr).Namespace(ns), gvr, nil
+}
+
+// writeStatus writes status into stored through the status subresource,
+// which ignores status on create and update.
+func writeStatus(ctx context.Context, res dynamic.ResourceInterface, stored *unstructured.Unstructured, status any) (*unstructured.Unstructured, error) {
+	stored.Object["status"] = status
+	updated, err := res.UpdateStatus(ctx, stored, metav1.UpdateOptions{FieldValidation: "Strict"})
+	if err != nil {
+		return nil, fmt.Errorf("writing the status of %s: %w", stored.GetName(), err)
 	}
 	return updated, nil
 }
@@ -198,20 +214,12 @@ func (d DryRun) Validate(objYAML []byte) []string {
 // the server's UID and creationTimestamp.
 func (s *Server) Apply(ctx context.Context, obj map[string]any) (*unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{Object: obj}
-	gvr, namespaced, why := s.resourceFor(u)
-	if why != "" {
-		return nil, errors.New(why)
-	}
-	// Without a status subresource, status is written with the rest.
-	subresource := s.hasStatus(gvr)
-	dyn, err := s.Dynamic()
+	res, gvr, err := s.resourceClient(u)
 	if err != nil {
 		return nil, err
 	}
-	var res dynamic.ResourceInterface = dyn.Resource(gvr)
-	if namespaced {
-		res = dyn.Resource(gvr).Namespace(u.GetNamespace())
-	}
+	// Without a status subresource, status is written with the rest.
+	subresource := s.hasStatus(gvr)
 	status, hasStatus := obj["status"]
 	stored, err := res.Get(ctx, u.GetName(), metav1.GetOptions{})
 	switch {
@@ -242,11 +250,7 @@ func (s *Server) Apply(ctx context.Context, obj map[string]any) (*unstructured.U
 	if !hasStatus || !subresource {
 		return stored, nil
 	}
-	stored.Object["status"] = status
-	if stored, err = res.UpdateStatus(ctx, stored, metav1.UpdateOptions{}); err != nil {
-		return nil, fmt.Errorf("writing the status of %s: %w", u.GetName(), err)
-	}
-	return stored, nil
+	return writeStatus(ctx, res, stored, status)
 }
 
 func (s *Server) hasStatus(gvr schema.GroupVersionResource) bool {

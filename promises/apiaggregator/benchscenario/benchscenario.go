@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/promisekit/promisekit/internal/benchkit"
 	"github.com/promisekit/promisekit/internal/kratixsim"
 	"github.com/promisekit/promisekit/internal/localrun/localapi"
+	"github.com/promisekit/promisekit/internal/overlaytest"
 	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/pkg/platformapi"
 )
@@ -305,10 +305,6 @@ var overlayFiles = []struct{ readme, name string }{
 	{"promises/environment/README.md", "20-sync-waves.yml"},
 }
 
-// overlayExample is a README's overlay example: a ```yaml block after the
-// line <!-- overlay: NAME --> (as internal/overlaytest reads them).
-var overlayExample = regexp.MustCompile("(?m)^<!-- overlay: ([A-Za-z0-9._-]+) -->\\n```yaml\\n((?s:.*?))^```$")
-
 // overlaySet writes the overlay files into a directory of the workspace.
 func overlaySet(ws *benchkit.Workspace) (string, error) {
 	dir := filepath.Join(ws.Dir, "overlays")
@@ -316,20 +312,15 @@ func overlaySet(ws *benchkit.Workspace) (string, error) {
 		return "", err
 	}
 	for _, f := range overlayFiles {
-		readme, err := os.ReadFile(filepath.Join(ws.Root, f.readme))
+		examples, err := overlaytest.ReadExamples(filepath.Join(ws.Root, f.readme))
 		if err != nil {
 			return "", err
 		}
-		var body string
-		for _, m := range overlayExample.FindAllStringSubmatch(string(readme), -1) {
-			if m[1] == f.name {
-				body = m[2]
-			}
-		}
-		if body == "" {
+		e, ok := examples[f.name]
+		if !ok {
 			return "", fmt.Errorf("%s shows no overlay %s", f.readme, f.name)
 		}
-		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(body), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(e.Body), 0o644); err != nil {
 			return "", err
 		}
 	}
