@@ -46,8 +46,10 @@ test: test-root test-kratix test-demo
 # test/image builds every image and runs it with runc: it runs on its own,
 # after the rest, so that its load does not overlap environment's fault
 # tests, which have failed under load (AWS SDK retries through a fault
-# proxy; a known flake, not yet understood).
-test-root:
+# proxy; a known flake, not yet understood). cmd/pkbench's
+# TestShellStagesMatchOurs runs the built stages against the shell stages'
+# CLIs, so both are built first.
+test-root: build bin/shell
 	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/test/image$$')
 	$(GO) test -count=1 -timeout 15m ./test/image/
 	CGO_ENABLED=1 $(GO) test -count=1 -race -timeout 10m ./pkg/render/...
