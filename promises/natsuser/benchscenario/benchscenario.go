@@ -7,6 +7,7 @@ package benchscenario
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/promisekit/promisekit/internal/benchkit"
 	"github.com/promisekit/promisekit/internal/devkeys"
+	"github.com/promisekit/promisekit/internal/overlaytest"
+	"github.com/promisekit/promisekit/pkg/kratix"
 	"github.com/promisekit/promisekit/promises/natsuser/internal/fakesynadia"
 )
 
@@ -46,6 +49,28 @@ func Scenarios() ([]benchkit.Scenario, []benchkit.Batch) {
 					return ws.Converge(ctx, "natsuser", inv, 2)
 				},
 				Budget:    3,
+				MaxRSSMiB: 40,
+			},
+			// A platform's overlay (the README's) runs in the
+			// promisekit-overlays sibling: what a run pays for it.
+			{
+				Name:   "natsuser steady-state re-run (self-hosted), one platform overlay in the sibling",
+				Binary: "natsuser",
+				Prepare: func(ctx context.Context, ws *benchkit.Workspace) (benchkit.Invocation, error) {
+					keys, err := natsuserKeys(ws)
+					if err != nil {
+						return benchkit.Invocation{}, err
+					}
+					env, err := withOverlay(ws, keys.Env())
+					if err != nil {
+						return benchkit.Invocation{}, err
+					}
+					inv, err := benchkit.FirstConfigure(ws.Root, natsuserPromise, natsuserRequest, env)
+					if err != nil {
+						return benchkit.Invocation{}, err
+					}
+					return ws.Converge(ctx, "natsuser", inv, 2)
+				},
 				MaxRSSMiB: 40,
 			},
 			{
@@ -90,6 +115,37 @@ func Scenarios() ([]benchkit.Scenario, []benchkit.Batch) {
 				Counters: cloud.counters,
 			},
 		}
+}
+
+// withOverlay returns env with a configuration that adds the README's
+// labels overlay to the one env names.
+func withOverlay(ws *benchkit.Workspace, env map[string]string) (map[string]string, error) {
+	examples, err := overlaytest.ReadExamples(filepath.Join(ws.Root, "promises/natsuser/README.md"))
+	if err != nil {
+		return nil, err
+	}
+	e, ok := examples["10-labels.yml"]
+	if !ok {
+		return nil, fmt.Errorf("promises/natsuser/README.md shows no overlay 10-labels.yml")
+	}
+	dir := filepath.Join(ws.Dir, "overlays")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, e.Name), []byte(e.Body), 0o644); err != nil {
+		return nil, err
+	}
+	base, err := os.ReadFile(env[kratix.ConfigVariable])
+	if err != nil {
+		return nil, err
+	}
+	config := filepath.Join(ws.Dir, "natsuser-overlays.yaml")
+	if err := os.WriteFile(config, []byte(overlaytest.Config(string(base), dir)), 0o644); err != nil {
+		return nil, err
+	}
+	out := maps.Clone(env)
+	out[kratix.ConfigVariable] = config
+	return out, nil
 }
 
 // natsuserKeys writes development keys (a 4096-bit sealing key, as the
